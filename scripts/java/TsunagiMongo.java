@@ -7,8 +7,13 @@
  * arguments. With an H2 file the data survives restarts; without one the
  * in-memory backend is used, which is what the tests want.
  *
- * Usage: java -cp <jars> TsunagiMongo.java <host> <port> [h2-file]
+ * Port 0 picks a free port; the line printed at start names the real one,
+ * which lets parallel test runs each have their own server.
+ *
+ * Usage: java -cp <jars>:<classes> TsunagiMongo <host> <port> [h2-file]
  */
+import java.net.InetSocketAddress;
+
 import de.bwaldvogel.mongo.MongoBackend;
 import de.bwaldvogel.mongo.MongoServer;
 import de.bwaldvogel.mongo.backend.h2.H2Backend;
@@ -27,8 +32,10 @@ public class TsunagiMongo {
         /* Shut down on SIGTERM so H2 flushes its file before the JVM exits. */
         Runtime.getRuntime().addShutdownHook(new Thread(server::shutdownNow));
         server.bind(host, port);
-        System.out.println("mongo-java-server listening on " + host + ":" + port
+        InetSocketAddress bound = server.getLocalAddress();
+        System.out.println("mongo-java-server listening on " + host + ":" + bound.getPort()
                            + (args.length == 3 ? " (h2: " + args[2] + ")" : " (memory)"));
+        System.out.flush();
         Thread.currentThread().join();
     }
 }
