@@ -1,0 +1,127 @@
+/*
+ * ngsi/store.h: public surface of tsunagi_store, entities in MongoDB.
+ *
+ * Documents follow Orion's layout (doc/manuals/admin/database_model.md in
+ * fiware-orion) so that Orion and Tsunagi can read each other's databases.
+ * Tenant "" maps to database <db>, tenant "t" to <db>-t.
+ *
+ * Only what every MongoDB-compatible server does well is used: plain
+ * filters, sorts, indexes, upserts, bulk writes. Expiry, geo and q-filters
+ * beyond plain comparisons are decided in the broker.
+ *
+ * Thread-safety: a store is shared by all request threads; every function
+ * takes a client from the libmongoc pool for its duration.
+ */
+#ifndef TSUNAGI_STORE_H
+#define TSUNAGI_STORE_H
+
+#include <bson/bson.h>
+#include <stdbool.h>
+
+#include "ngsi.h"
+
+typedef struct store store;
+
+typedef struct store_opts {
+    const char *uri;  /* mongodb://...; timeouts default to STORE_* below */
+    const char *db;   /* database name prefix, "orion" like Orion */
+    int pool_max;     /* most connections held at once */
+    int timeout_ms;   /* server selection and connect timeout */
+} store_opts;
+
+/* Give up on an unreachable database this quickly so requests fail fast with
+ * 503 instead of hanging; libmongoc's default of 30 s is for batch jobs. */
+#define STORE_DEFAULT_TIMEOUT_MS 2000
+
+/* Call once per process before any store_open, and store_global_cleanup at
+ * exit; they wrap mongoc_init/mongoc_cleanup. */
+void store_global_init(void);
+void store_global_cleanup(void);
+
+/* A new store (store_close frees it). Does not contact the database. */
+store *store_open(const store_opts *o, ngsi_error *err);
+void store_close(store *s);
+/* Round-trip to the database; 0 when it answers. */
+int store_ping(store *s, ngsi_error *err);
+/* The database name for tenant (""). Writes into out, returns out. */
+char *store_db_name(const store *s, const char *tenant, char *out, size_t n);
+
+/* --------------------------------------------------------------- entities */
+
+/* Insert e (id, type, service_path, attributes, dates). 422 Already Exists
+ * when an entity with the same id, type and service path exists. */
+int store_entity_create(store *s, const char *tenant, const ngsi_entity *e, ngsi_error *err);
+
+/* The one entity with this id (and type, when not NULL) under paths. New
+ * entity in *out (ngsi_entity_free), or 404 NotFound / 409 TooManyResults. */
+int store_entity_get(store *s, const char *tenant, const char *id, const char *type,
+                     const ngsi_paths *paths, ngsi_entity **out, ngsi_error *err);
+
+/* A change to one stored entity, identified by key's id, type and path. */
+typedef struct store_update {
+    const ngsi_entity *key;
+    const ngsi_attr *set;       /* attributes written whole */
+    size_t nset;
+    const char *const *unset;   /* attribute names removed */
+    size_t nunset;
+    bool replace;               /* attrs become exactly `set` */
+    double mod_date;
+    int expires;                /* 0 keep, 1 set to exp_date, -1 remove */
+    double exp_date;
+    const char *correlator;     /* stored as lastCorrelator */
+} store_update;
+
+/* Apply u. 404 NotFound when the entity is gone. */
+int store_entity_update(store *s, const char *tenant, const store_update *u, ngsi_error *err);
+
+/* Delete the entity with key's id, type and path. 404 when absent. */
+int store_entity_delete(store *s, const char *tenant, const ngsi_entity *key, ngsi_error *err);
+
+/* A selection of entities, as GET /v2/entities takes it. */
+typedef struct store_query {
+    const ngsi_list *ids;     /* NULL: any */
+    const char *id_pattern;   /* regex, NULL: any */
+    const ngsi_list *types;
+    const char *type_pattern;
+    const ngsi_paths *paths;
+    size_t offset;
+    size_t limit;
+    bool count;               /* fill total */
+} store_query;
+
+typedef struct store_result {
+    ngsi_entity **items;      /* owned; store_result_clear frees */
+    size_t n;
+    long long total;          /* with count: every match, ignoring paging */
+} store_result;
+
+int store_entity_query(store *s, const char *tenant, const store_query *q, store_result *out,
+                       ngsi_error *err);
+void store_result_clear(store_result *r);
+
+/* ----------------------------------------------------------------- types */
+
+/* One entity type as GET /v2/types reports it. */
+typedef struct store_type_info {
+    char *type;
+    long long count;          /* entities of this type */
+    json_t *attrs;            /* {"name":{"types":["Number",...]}}; owned */
+} store_type_info;
+
+typedef struct store_types {
+    store_type_info *items;   /* sorted by type name */
+    size_t n;
+} store_types;
+
+/* Types of entities under paths; only_type restricts to one (NULL: all).
+ * with_attrs false skips collecting attribute details. */
+int store_types_collect(store *s, const char *tenant, const ngsi_paths *paths,
+                        const char *only_type, bool with_attrs, store_types *out,
+                        ngsi_error *err);
+void store_types_clear(store_types *t);
+
+/* Delete entities whose dateExpires has passed, in every tenant database.
+ * Returns how many, or -1. Called periodically by the broker. */
+long long store_purge_expired(store *s, double now, ngsi_error *err);
+
+#endif
