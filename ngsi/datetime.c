@@ -112,8 +112,8 @@ int ngsi_datetime_parse(const char *s, double *out)
     const char *p = s;
     double frac = 0;
     long offset;
-    if (!digits(&p, 4, &tm.tm_year) || *p++ != '-' || !digits(&p, 2, &tm.tm_mon) ||
-        *p++ != '-' || !digits(&p, 2, &tm.tm_mday))
+    if (!digits(&p, 4, &tm.tm_year) || *p++ != '-' || !digits(&p, 2, &tm.tm_mon) || *p++ != '-' ||
+        !digits(&p, 2, &tm.tm_mday))
         return -1;
     if (tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 ||
         tm.tm_mday > month_days(tm.tm_year, tm.tm_mon))

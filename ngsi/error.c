@@ -46,15 +46,24 @@ void ngsi_error_clear(ngsi_error *err)
 static const char *html_entity(char c)
 {
     switch (c) {
-    case '<': return "&lt;";
-    case '>': return "&gt;";
-    case '(': return "&#40;";
-    case ')': return "&#41;";
-    case '=': return "&#61;";
-    case '\'': return "&#39;";
-    case '"': return "&quot;";
-    case ';': return "&#59;";
-    default: return NULL;
+    case '<':
+        return "&lt;";
+    case '>':
+        return "&gt;";
+    case '(':
+        return "&#40;";
+    case ')':
+        return "&#41;";
+    case '=':
+        return "&#61;";
+    case '\'':
+        return "&#39;";
+    case '"':
+        return "&quot;";
+    case ';':
+        return "&#59;";
+    default:
+        return NULL;
     }
 }
 

@@ -54,11 +54,21 @@ static void write_string(ngsi_buf *out, const char *s, size_t len)
         } else {
             esc[0] = '\\';
             switch (c) {
-            case '\b': esc[1] = 'b'; break;
-            case '\f': esc[1] = 'f'; break;
-            case '\n': esc[1] = 'n'; break;
-            case '\r': esc[1] = 'r'; break;
-            case '\t': esc[1] = 't'; break;
+            case '\b':
+                esc[1] = 'b';
+                break;
+            case '\f':
+                esc[1] = 'f';
+                break;
+            case '\n':
+                esc[1] = 'n';
+                break;
+            case '\r':
+                esc[1] = 'r';
+                break;
+            case '\t':
+                esc[1] = 't';
+                break;
             default:
                 memcpy(esc, "\\u00", 4);
                 esc[4] = hex[c >> 4];
@@ -80,7 +90,8 @@ static void write_object(ngsi_buf *out, const json_t *v)
     json_t *item;
     bool first = true;
     ngsi_buf_append(out, "{", 1);
-    json_object_foreach((json_t *)v, key, item) {
+    json_object_foreach((json_t *)v, key, item)
+    {
         if (!first)
             ngsi_buf_append(out, ",", 1);
         first = false;

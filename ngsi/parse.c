@@ -68,7 +68,8 @@ static int parse_md_item(const char *name, const json_t *v, ngsi_md *out, ngsi_e
         return -1;
     const char *key;
     json_t *item;
-    json_object_foreach((json_t *)v, key, item) {
+    json_object_foreach((json_t *)v, key, item)
+    {
         if (strcmp(key, "type") != 0 && strcmp(key, "value") != 0)
             return ngsi_bad_request(err, "unrecognized property for metadata: /%s/", key);
     }
@@ -86,7 +87,8 @@ static int parse_metadata(const json_t *v, ngsi_attr *a, ngsi_error *err)
         return ngsi_bad_request(err, "metadata must be a JSON object");
     const char *name;
     json_t *item;
-    json_object_foreach((json_t *)v, name, item) {
+    json_object_foreach((json_t *)v, name, item)
+    {
         ngsi_md md = {0};
         if (parse_md_item(name, item, &md, err) < 0) {
             ngsi_md_clear(&md);
@@ -108,7 +110,8 @@ static int parse_normalized(const json_t *v, ngsi_attr *out, ngsi_error *err)
     json_t *md = json_object_get(v, "metadata");
     const char *key;
     json_t *item;
-    json_object_foreach((json_t *)v, key, item) {
+    json_object_foreach((json_t *)v, key, item)
+    {
         if (strcmp(key, "type") != 0 && strcmp(key, "value") != 0 && strcmp(key, "metadata") != 0)
             return ngsi_bad_request(err, "unrecognized property for context attribute");
     }
@@ -162,7 +165,8 @@ static int parse_attr_members(const json_t *body, enum ngsi_input in, ngsi_entit
 {
     const char *name;
     json_t *v;
-    json_object_foreach((json_t *)body, name, v) {
+    json_object_foreach((json_t *)body, name, v)
+    {
         ngsi_attr a = {0};
         int rc = ngsi_attr_parse(name, v, in, &a, err);
         if (rc == 0 && strcmp(name, BUILTIN_EXPIRES) == 0)

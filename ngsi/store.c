@@ -11,6 +11,10 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Re-ensure a database's indexes after this long, so that a dropped and
+ * recreated database gets them back without a restart. */
+#define STORE_INDEX_RECHECK_S 60.0
+
 void store_global_init(void)
 {
     mongoc_init();
@@ -54,6 +58,7 @@ store *store_open(const store_opts *o, ngsi_error *err)
     s->pool = mongoc_client_pool_new(uri);
     snprintf(s->db, sizeof s->db, "%s", o->db);
     mongoc_client_pool_set_error_api(s->pool, MONGOC_ERROR_API_VERSION_2);
+    pthread_mutex_init(&s->indexed_lock, NULL);
     return s;
 }
 
@@ -63,6 +68,7 @@ void store_close(store *s)
         return;
     mongoc_client_pool_destroy(s->pool);
     mongoc_uri_destroy(s->uri);
+    pthread_mutex_destroy(&s->indexed_lock);
     free(s);
 }
 
@@ -93,10 +99,9 @@ void store_release(store *s, store_conn *c)
 
 int store_fail(ngsi_error *err, const bson_error_t *e)
 {
-    bool unreachable = e->domain == MONGOC_ERROR_SERVER_SELECTION ||
-                       e->domain == MONGOC_ERROR_STREAM ||
-                       (e->domain == MONGOC_ERROR_CLIENT &&
-                        e->code == MONGOC_ERROR_CLIENT_AUTHENTICATE);
+    bool unreachable =
+        e->domain == MONGOC_ERROR_SERVER_SELECTION || e->domain == MONGOC_ERROR_STREAM ||
+        (e->domain == MONGOC_ERROR_CLIENT && e->code == MONGOC_ERROR_CLIENT_AUTHENTICATE);
     if (unreachable)
         return ngsi_fail(err, 503, "ServiceUnavailable", "Database Error (%s)", e->message);
     return ngsi_internal(err, "Database Error (%s)", e->message);
@@ -112,4 +117,69 @@ int store_ping(store *s, ngsi_error *err)
     bson_destroy(&cmd);
     mongoc_client_pool_push(s->pool, client);
     return ok ? 0 : store_fail(err, &e);
+}
+
+/* Whether db's indexes were ensured less than STORE_INDEX_RECHECK_S ago;
+ * if not, claim the slot (oldest first) and return false. */
+static bool recently_indexed(store *s, const char *db, double now)
+{
+    size_t oldest = 0;
+    bool fresh = false;
+    pthread_mutex_lock(&s->indexed_lock);
+    for (size_t i = 0; i < STORE_INDEXED_MAX; i++) {
+        if (strcmp(s->indexed[i].db, db) == 0) {
+            fresh = now - s->indexed[i].at < STORE_INDEX_RECHECK_S;
+            oldest = i;
+            break;
+        }
+        if (s->indexed[i].at < s->indexed[oldest].at)
+            oldest = i;
+    }
+    if (!fresh) {
+        snprintf(s->indexed[oldest].db, sizeof s->indexed[oldest].db, "%s", db);
+        s->indexed[oldest].at = now;
+    }
+    pthread_mutex_unlock(&s->indexed_lock);
+    return fresh;
+}
+
+/* One index spec {key, name}; the name is MongoDB's default for the key so
+ * that it coincides with an index an administrator made by following
+ * Orion's performance guide. */
+static void index_spec(bson_t *arr, const char *idx, const char *name, const char *const *fields)
+{
+    bson_t spec, key;
+    bson_append_document_begin(arr, idx, -1, &spec);
+    bson_append_document_begin(&spec, "key", -1, &key);
+    for (size_t i = 0; fields[i] != NULL; i++)
+        BSON_APPEND_INT32(&key, fields[i], 1);
+    bson_append_document_end(&spec, &key);
+    BSON_APPEND_UTF8(&spec, "name", name);
+    bson_append_document_end(arr, &spec);
+}
+
+void store_ensure_indexes(store *s, store_conn *c, const char *tenant)
+{
+    static const char *const key[] = {"_id.servicePath", "_id.id", "_id.type", NULL};
+    static const char *const cre[] = {"creDate", NULL};
+    static const char *const exp[] = {"expDate", NULL};
+    char db[STORE_DB_NAME_MAX];
+    if (recently_indexed(s, store_db_name(s, tenant, db, sizeof db), ngsi_now()))
+        return;
+    bson_t cmd = BSON_INITIALIZER, arr;
+    BSON_APPEND_UTF8(&cmd, "createIndexes", mongoc_collection_get_name(c->col));
+    bson_append_array_begin(&cmd, "indexes", -1, &arr);
+    index_spec(&arr, "0", "_id.servicePath_1__id.id_1__id.type_1", key);
+    index_spec(&arr, "1", "creDate_1", cre);
+    index_spec(&arr, "2", "expDate_1", exp);
+    bson_append_array_end(&cmd, &arr);
+    /* A failure here costs speed, not correctness; the next write retries. */
+    if (!mongoc_collection_write_command_with_opts(c->col, &cmd, NULL, NULL, NULL)) {
+        pthread_mutex_lock(&s->indexed_lock);
+        for (size_t i = 0; i < STORE_INDEXED_MAX; i++)
+            if (strcmp(s->indexed[i].db, db) == 0)
+                s->indexed[i].at = 0;
+        pthread_mutex_unlock(&s->indexed_lock);
+    }
+    bson_destroy(&cmd);
 }

@@ -23,10 +23,10 @@
 typedef struct store store;
 
 typedef struct store_opts {
-    const char *uri;  /* mongodb://...; timeouts default to STORE_* below */
-    const char *db;   /* database name prefix, "orion" like Orion */
-    int pool_max;     /* most connections held at once */
-    int timeout_ms;   /* server selection and connect timeout */
+    const char *uri; /* mongodb://...; timeouts default to STORE_* below */
+    const char *db;  /* database name prefix, "orion" like Orion */
+    int pool_max;    /* most connections held at once */
+    int timeout_ms;  /* server selection and connect timeout */
 } store_opts;
 
 /* Give up on an unreachable database this quickly so requests fail fast with
@@ -60,15 +60,15 @@ int store_entity_get(store *s, const char *tenant, const char *id, const char *t
 /* A change to one stored entity, identified by key's id, type and path. */
 typedef struct store_update {
     const ngsi_entity *key;
-    const ngsi_attr *set;       /* attributes written whole */
+    const ngsi_attr *set; /* attributes written whole */
     size_t nset;
-    const char *const *unset;   /* attribute names removed */
+    const char *const *unset; /* attribute names removed */
     size_t nunset;
-    bool replace;               /* attrs become exactly `set` */
+    bool replace; /* attrs become exactly `set` */
     double mod_date;
-    int expires;                /* 0 keep, 1 set to exp_date, -1 remove */
+    int expires; /* 0 keep, 1 set to exp_date, -1 remove */
     double exp_date;
-    const char *correlator;     /* stored as lastCorrelator */
+    const char *correlator; /* stored as lastCorrelator */
 } store_update;
 
 /* Apply u. 404 NotFound when the entity is gone. */
@@ -79,20 +79,20 @@ int store_entity_delete(store *s, const char *tenant, const ngsi_entity *key, ng
 
 /* A selection of entities, as GET /v2/entities takes it. */
 typedef struct store_query {
-    const ngsi_list *ids;     /* NULL: any */
-    const char *id_pattern;   /* regex, NULL: any */
+    const ngsi_list *ids;   /* NULL: any */
+    const char *id_pattern; /* regex, NULL: any */
     const ngsi_list *types;
     const char *type_pattern;
     const ngsi_paths *paths;
     size_t offset;
     size_t limit;
-    bool count;               /* fill total */
+    bool count; /* fill total */
 } store_query;
 
 typedef struct store_result {
-    ngsi_entity **items;      /* owned; store_result_clear frees */
+    ngsi_entity **items; /* owned; store_result_clear frees */
     size_t n;
-    long long total;          /* with count: every match, ignoring paging */
+    long long total; /* with count: every match, ignoring paging */
 } store_result;
 
 int store_entity_query(store *s, const char *tenant, const store_query *q, store_result *out,
@@ -104,20 +104,19 @@ void store_result_clear(store_result *r);
 /* One entity type as GET /v2/types reports it. */
 typedef struct store_type_info {
     char *type;
-    long long count;          /* entities of this type */
-    json_t *attrs;            /* {"name":{"types":["Number",...]}}; owned */
+    long long count; /* entities of this type */
+    json_t *attrs;   /* {"name":{"types":["Number",...]}}; owned */
 } store_type_info;
 
 typedef struct store_types {
-    store_type_info *items;   /* sorted by type name */
+    store_type_info *items; /* sorted by type name */
     size_t n;
 } store_types;
 
 /* Types of entities under paths; only_type restricts to one (NULL: all).
  * with_attrs false skips collecting attribute details. */
 int store_types_collect(store *s, const char *tenant, const ngsi_paths *paths,
-                        const char *only_type, bool with_attrs, store_types *out,
-                        ngsi_error *err);
+                        const char *only_type, bool with_attrs, store_types *out, ngsi_error *err);
 void store_types_clear(store_types *t);
 
 /* Delete entities whose dateExpires has passed, in every tenant database.

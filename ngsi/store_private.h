@@ -5,6 +5,7 @@
 #define TSUNAGI_STORE_PRIVATE_H
 
 #include <mongoc/mongoc.h>
+#include <pthread.h>
 
 #include "store.h"
 
@@ -13,10 +14,19 @@
 
 #define STORE_COL_ENTITIES "entities"
 
+/* Databases whose indexes were ensured recently, so that the check costs a
+ * round trip only once per STORE_INDEX_RECHECK_S. */
+#define STORE_INDEXED_MAX 64
+
 struct store {
     mongoc_client_pool_t *pool;
     mongoc_uri_t *uri;
     char db[65];
+    pthread_mutex_t indexed_lock;
+    struct {
+        char db[STORE_DB_NAME_MAX];
+        double at;
+    } indexed[STORE_INDEXED_MAX];
 };
 
 /* A client and the tenant's entities collection, returned together so
@@ -42,9 +52,23 @@ void store_bson_from_entity(const ngsi_entity *e, bson_t *out);
 void store_bson_append_attr(bson_t *b, const char *key, const ngsi_attr *a);
 /* "a.b" is stored as "a=b"; writes into out (NGSI_NAME_MAX + 1). */
 void store_bson_encode_name(const char *name, char *out);
+void store_bson_decode_name(const char *key, char *out);
 /* Entity from a stored document. New entity, or NULL if the document is not
  * an entity. */
 ngsi_entity *store_bson_to_entity(const bson_t *doc);
+
+/* Make sure tenant's database has the entity indexes (store.c). Cheap:
+ * remembered per database for STORE_INDEX_RECHECK_S. */
+void store_ensure_indexes(store *s, store_conn *c, const char *tenant);
+
+/* --- building blocks shared by entity, batch and type code --- */
+
+/* The update document for u. */
+void store_update_document(const store_update *u, bson_t *update);
+/* The filter for a query (selection, paths, expiry). */
+void store_query_filter(const store_query *q, double now, bson_t *filter);
+/* Documents matching filter in c's collection, or -1. */
+long long store_count(store_conn *c, const bson_t *filter, ngsi_error *err);
 
 /* Append the filter selecting paths on _id.servicePath. */
 void store_bson_append_paths(bson_t *filter, const ngsi_paths *paths);

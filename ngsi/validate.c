@@ -80,7 +80,8 @@ static bool has_forbidden(const char *s)
 static int check_value(const json_t *v, int what, int depth, ngsi_error *err)
 {
     if (depth > NGSI_COMPOUND_DEPTH_MAX)
-        return ngsi_fail(err, 400, "ParseError", "max nesting level (%d) of compound value exceeded",
+        return ngsi_fail(err, 400, "ParseError",
+                         "max nesting level (%d) of compound value exceeded",
                          NGSI_COMPOUND_DEPTH_MAX);
     if (json_is_string(v) && has_forbidden(json_string_value(v)))
         return ngsi_bad_request(err, "Invalid characters in %s", field_label(what));
@@ -91,7 +92,8 @@ static int check_value(const json_t *v, int what, int depth, ngsi_error *err)
     } else if (json_is_object(v)) {
         const char *key;
         json_t *item;
-        json_object_foreach((json_t *)v, key, item) {
+        json_object_foreach((json_t *)v, key, item)
+        {
             if (has_forbidden(key))
                 return ngsi_bad_request(err, "Invalid characters in %s", field_label(what));
             if (check_value(item, what, depth + 1, err) < 0)

@@ -66,9 +66,10 @@ Test(parse, keyvalues_infers_types)
     for (size_t i = 0; i < 5; i++)
         cr_expect_str_eq(e->attrs[i].type, want[i]);
     ngsi_render_opts o = {.mode = NGSI_KEYVALUES};
-    expect_render(e, &o,
-                  "{\"id\":\"E\",\"type\":\"T\",\"s\":\"x\",\"n\":1.5,\"b\":false,\"o\":{\"k\":[1]},"
-                  "\"z\":null}");
+    expect_render(
+        e, &o,
+        "{\"id\":\"E\",\"type\":\"T\",\"s\":\"x\",\"n\":1.5,\"b\":false,\"o\":{\"k\":[1]},"
+        "\"z\":null}");
     ngsi_entity_free(e);
 }
 
@@ -131,8 +132,8 @@ Test(parse, refusals_with_orions_texts)
          "attribute name is reserved: geo:distance"},
         {"{\"id\":\"E\",\"a\":{\"value\":1,\"metadata\":{\"m\":3}}}", "BadRequest",
          "metadata must be a JSON object"},
-        {"{\"id\":\"E\",\"a\":{\"value\":1,\"metadata\":{\"m\":{\"value\":\"(\"}}}}",
-         "BadRequest", "Invalid characters in metadata value"},
+        {"{\"id\":\"E\",\"a\":{\"value\":1,\"metadata\":{\"m\":{\"value\":\"(\"}}}}", "BadRequest",
+         "Invalid characters in metadata value"},
         {"{\"id\":\"E\",\"a\":{\"value\":\"x\",\"type\":\"DateTime\"}}", "BadRequest",
          "date has invalid format"},
         {"{\"id\":\"E\",\"dateExpires\":{\"value\":\"2030-01-01\",\"type\":\"Text\"}}",
@@ -303,9 +304,8 @@ Test(tenancy, service_lowercased_and_checked)
     cr_expect_eq(ngsi_service_parse(NULL, out, &err), 0);
     cr_expect_str_eq(out, "");
     cr_expect_eq(ngsi_service_parse("bad-name", out, &err), -1);
-    cr_expect_eq(ngsi_service_parse("a123456789012345678901234567890123456789012345678901", out,
-                                    &err),
-                 -1);
+    cr_expect_eq(
+        ngsi_service_parse("a123456789012345678901234567890123456789012345678901", out, &err), -1);
 }
 
 Test(tenancy, service_paths)
