@@ -1,0 +1,179 @@
+/*
+ * broker/broker_private.h: what the broker's files share.
+ *
+ * A request is a struct call from the first libmicrohttpd callback to the
+ * completion callback. It goes through three stops: parse (headers, URI
+ * parameters, body), decide (route, service path, options) and act (store,
+ * render), each filling either the reply or an ngsi_error.
+ */
+#ifndef TSUNAGI_BROKER_PRIVATE_H
+#define TSUNAGI_BROKER_PRIVATE_H
+
+#include <microhttpd.h>
+#include <pthread.h>
+
+#include "broker.h"
+
+/* /v2/entities/{id}/attrs/{name}/value has the most path parameters. */
+#define CALL_PARAMS_MAX 4
+/* Correlators are UUIDs (36 chars) but clients may send anything; Orion
+ * echoes what it gets, so keep room for a long one. */
+#define CALL_CORRELATOR_MAX 128
+/* "/v2/entities/<256>?type=<256>" plus slack. */
+#define CALL_LOCATION_MAX 600
+
+struct broker {
+    broker_config cfg;
+    store *store;
+    struct MHD_Daemon *daemon;
+    double started;
+    pthread_t purger;
+    pthread_mutex_t purge_lock;
+    pthread_cond_t purge_wake;
+    bool stopping;
+    bool purger_running;
+};
+
+typedef struct call call;
+typedef int (*route_handler)(call *c, ngsi_error *err);
+
+/* Route flags. */
+enum {
+    ROUTE_WRITE = 1 << 0,     /* one service path, no '#' */
+    ROUTE_TEXT_BODY = 1 << 1, /* text/plain bodies accepted (/value) */
+    ROUTE_TEXT_REPLY = 1 << 2 /* may answer text/plain (/value) */
+};
+
+typedef struct route {
+    const char *method;
+    const char *pattern; /* "/v2/entities/{}/attrs"; {} is one path segment */
+    route_handler handler;
+    unsigned flags;
+} route;
+
+/* What the Accept header allows. */
+enum { ACCEPT_JSON = 1 << 0, ACCEPT_TEXT = 1 << 1, ACCEPT_TEXT_FIRST = 1 << 2 };
+
+/* URI options=..., as bits. */
+enum {
+    OPT_COUNT = 1 << 0,
+    OPT_KEYVALUES = 1 << 1,
+    OPT_VALUES = 1 << 2,
+    OPT_UNIQUE = 1 << 3,
+    OPT_APPEND = 1 << 4,
+    OPT_UPSERT = 1 << 5,
+    OPT_OVERRIDE_METADATA = 1 << 6,
+    OPT_NO_ATTR_DETAIL = 1 << 7,
+    OPT_FORCED_UPDATE = 1 << 8,
+    OPT_FLOW_CONTROL = 1 << 9,
+    OPT_SKIP_FORWARDING = 1 << 10,
+    OPT_NO_LIB_VERSIONS = 1 << 11,
+};
+
+struct call {
+    struct MHD_Connection *conn;
+    broker *b;
+    const char *method;
+    const char *url;
+    double t0;
+    const route *route;
+    char *path; /* writable copy of url; params point into it */
+    char *param[CALL_PARAMS_MAX];
+    size_t nparams;
+    ngsi_buf body;
+    bool body_too_large;
+    bool answered;
+    char correlator[CALL_CORRELATOR_MAX];
+    char tenant[NGSI_SERVICE_MAX + 1];
+    ngsi_paths paths;
+    unsigned accept;
+    unsigned options;
+    /* reply */
+    int status;
+    ngsi_buf out;
+    const char *out_type;
+    char location[CALL_LOCATION_MAX];
+    long long total_count; /* -1: no Fiware-Total-Count header */
+    char allow[64];
+};
+
+/* --- router.c --- */
+
+/* The route for method and path; params filled from the path. When the path
+ * is known but not for this method, returns NULL and fills allow; when the
+ * path is unknown, returns NULL with allow empty. path is modified. */
+const route *router_match(const char *method, char *path, char **params, size_t *nparams,
+                          char *allow, size_t allowsz);
+
+/* --- request.c: reading the request --- */
+
+const char *call_header(call *c, const char *name);
+const char *call_arg(call *c, const char *name);
+/* Check every URI parameter: empty values, forbidden characters. */
+int call_check_args(call *c, ngsi_error *err);
+/* Parse options=; bits outside allowed are refused as Orion refuses unknown
+ * values. */
+int call_parse_options(call *c, ngsi_error *err);
+/* limit and offset with Orion's defaults and texts. */
+int call_paging(call *c, size_t *offset, size_t *limit, ngsi_error *err);
+/* A comma-separated URI parameter; absent gives an empty list. */
+int call_list_arg(call *c, const char *name, ngsi_list *out, ngsi_error *err);
+/* Parse the Accept header into c->accept. */
+int call_parse_accept(call *c, ngsi_error *err);
+/* The body as JSON (ParseError on bad JSON). New reference. */
+json_t *call_json_body(call *c, ngsi_error *err);
+/* The output mode from options. */
+enum ngsi_render_mode call_render_mode(const call *c);
+/* The input form from options. */
+enum ngsi_input call_input(const call *c);
+
+/* --- reply helpers (http.c) --- */
+
+/* Reply with a JSON body; takes the reference. */
+void reply_json(call *c, int status, json_t *body);
+void reply_text(call *c, int status, const char *text, size_t len);
+void reply_empty(call *c, int status);
+
+/* --- handlers (h_*.c) --- */
+
+int h_version(call *c, ngsi_error *err);
+int h_v2_root(call *c, ngsi_error *err);
+int h_entities_list(call *c, ngsi_error *err);
+int h_entities_create(call *c, ngsi_error *err);
+int h_entity_get(call *c, ngsi_error *err);
+int h_entity_delete(call *c, ngsi_error *err);
+int h_attrs_get(call *c, ngsi_error *err);
+int h_attrs_post(call *c, ngsi_error *err);
+int h_attrs_patch(call *c, ngsi_error *err);
+int h_attrs_put(call *c, ngsi_error *err);
+int h_attr_get(call *c, ngsi_error *err);
+int h_attr_put(call *c, ngsi_error *err);
+int h_attr_delete(call *c, ngsi_error *err);
+int h_value_get(call *c, ngsi_error *err);
+int h_value_put(call *c, ngsi_error *err);
+int h_types_list(call *c, ngsi_error *err);
+int h_type_get(call *c, ngsi_error *err);
+
+/* --- entity helpers shared by handlers (h_entities.c) --- */
+
+/* Load the entity named by the path's id and the type= parameter. */
+int call_load_entity(call *c, ngsi_entity **out, ngsi_error *err);
+/* Apply u, stamping it with the time and the request's correlator. */
+int call_save(call *c, store_update *u, ngsi_error *err);
+/* attrs= and metadata= into o (lists owned by the caller). */
+int call_render_list_args(call *c, ngsi_list *attrs, ngsi_list *md, ngsi_render_opts *o,
+                          ngsi_error *err);
+
+/* How incoming attributes meet stored ones (h_attrs.c). */
+enum attrs_mode {
+    ATTRS_UPSERT,        /* POST .../attrs: update existing, append new */
+    ATTRS_APPEND_STRICT, /* POST .../attrs?options=append: existing ones fail */
+    ATTRS_UPDATE,        /* PATCH .../attrs: missing ones fail */
+    ATTRS_REPLACE,       /* PUT .../attrs: the entity gets exactly these */
+};
+/* Merge incoming's attributes into stored per mode and save; fills err with
+ * Orion's Unprocessable / PartialUpdate when some attributes fail. */
+int attrs_merge_and_save(call *c, const ngsi_entity *stored, ngsi_entity *incoming,
+                         enum attrs_mode mode, ngsi_error *err);
+
+#endif

@@ -1,0 +1,176 @@
+/*
+ * broker/config.c: configuration from defaults, environment and flags.
+ *
+ * The option table is data: each entry names the flag (Orion's spelling
+ * where Orion has one, so a town's start scripts keep working), the
+ * environment variable, the field it sets and its help text. Flags win over
+ * the environment, which wins over defaults. Both "-port" and "--port"
+ * are accepted, as Orion accepts the single-dash form.
+ */
+#include "broker.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum opt_kind { OPT_INT, OPT_SIZE, OPT_STR, OPT_LEVEL };
+
+typedef struct option_spec {
+    const char *flag;
+    const char *env;
+    enum opt_kind kind;
+    size_t offset;
+    size_t size; /* for OPT_STR: the field's capacity */
+    long min, max;
+    const char *help;
+} option_spec;
+
+#define F(field) offsetof(broker_config, field)
+#define S(field) sizeof(((broker_config *)0)->field)
+
+static const option_spec OPTIONS[] = {
+    {"port", "TSUNAGI_PORT", OPT_INT, F(port), 0, 0, 65535, "TCP port to listen on (1026)"},
+    {"bind", "TSUNAGI_BIND", OPT_STR, F(bind), S(bind), 0, 0,
+     "address to listen on (all addresses)"},
+    {"dbURI", "TSUNAGI_MONGO_URI", OPT_STR, F(db_uri), S(db_uri), 0, 0,
+     "MongoDB connection URI (mongodb://127.0.0.1:27017)"},
+    {"db", "TSUNAGI_DB", OPT_STR, F(db_name), S(db_name), 0, 0,
+     "database name; tenant t uses <db>-t (orion)"},
+    {"logLevel", "TSUNAGI_LOG_LEVEL", OPT_LEVEL, F(log_level), 0, 0, 0,
+     "DEBUG, INFO, WARN, ERROR or NONE (INFO)"},
+    {"inReqPayloadMaxSize", "TSUNAGI_MAX_BODY", OPT_SIZE, F(max_body), 0, 1, 64L << 20,
+     "largest request body in bytes (1048576)"},
+    {"reqPoolSize", "TSUNAGI_THREADS", OPT_INT, F(threads), 0, 0, 1024,
+     "HTTP worker threads, 0 for one per core (0)"},
+    {"dbPoolSize", "TSUNAGI_DB_POOL", OPT_INT, F(db_pool), 0, 1, 10000,
+     "most connections to MongoDB (10)"},
+    {"connLimit", "TSUNAGI_CONN_LIMIT", OPT_INT, F(conn_limit), 0, 1, 100000,
+     "most concurrent HTTP connections (1024)"},
+    {"connTimeout", "TSUNAGI_CONN_TIMEOUT", OPT_INT, F(conn_timeout), 0, 1, 86400,
+     "seconds an idle keep-alive connection is kept (60)"},
+    {"dbTimeout", "TSUNAGI_DB_TIMEOUT", OPT_INT, F(db_timeout_ms), 0, 50, 600000,
+     "milliseconds to wait for an unreachable database before 503 (2000)"},
+    {"expiryPurgeInterval", "TSUNAGI_PURGE_INTERVAL", OPT_INT, F(purge_interval), 0, 0, 86400,
+     "seconds between purges of expired entities, 0 to disable (60)"},
+};
+
+#define NOPTIONS (sizeof OPTIONS / sizeof *OPTIONS)
+
+static void set_defaults(broker_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->port = CONFIG_DEFAULT_PORT;
+    snprintf(c->db_uri, sizeof c->db_uri, "mongodb://127.0.0.1:27017");
+    snprintf(c->db_name, sizeof c->db_name, "orion");
+    c->log_level = LOG_INFO;
+    c->max_body = CONFIG_DEFAULT_MAX_BODY;
+    c->db_pool = 10;
+    c->conn_limit = 1024;
+    c->conn_timeout = 60;
+    c->db_timeout_ms = STORE_DEFAULT_TIMEOUT_MS;
+    c->purge_interval = 60;
+}
+
+static int parse_long(const char *s, long min, long max, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (*s == '\0' || *end != '\0' || errno != 0 || v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* Apply one option's text value; -1 with msg on a bad value. */
+static int apply(broker_config *c, const option_spec *o, const char *value, const char *source,
+                 char *msg, size_t msgsz)
+{
+    char *field = (char *)c + o->offset;
+    long v;
+    switch (o->kind) {
+    case OPT_STR:
+        if (strlen(value) >= o->size)
+            break;
+        memcpy(field, value, strlen(value) + 1);
+        return 0;
+    case OPT_LEVEL:
+        if (log_level_parse(value, (enum log_level *)(void *)field) == 0)
+            return 0;
+        break;
+    case OPT_INT:
+        if (parse_long(value, o->min, o->max, &v) == 0) {
+            *(int *)(void *)field = (int)v;
+            return 0;
+        }
+        break;
+    case OPT_SIZE:
+        if (parse_long(value, o->min, o->max, &v) == 0) {
+            *(size_t *)(void *)field = (size_t)v;
+            return 0;
+        }
+        break;
+    }
+    snprintf(msg, msgsz, "invalid value '%s' for %s", value, source);
+    return -1;
+}
+
+static int load_env(broker_config *c, char *msg, size_t msgsz)
+{
+    for (size_t i = 0; i < NOPTIONS; i++) {
+        const char *v = getenv(OPTIONS[i].env);
+        if (v != NULL && *v != '\0' && apply(c, &OPTIONS[i], v, OPTIONS[i].env, msg, msgsz) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int load_flags(broker_config *c, int argc, char **argv, char *msg, size_t msgsz)
+{
+    struct option longopts[NOPTIONS + 2];
+    for (size_t i = 0; i < NOPTIONS; i++)
+        longopts[i] = (struct option){OPTIONS[i].flag, required_argument, NULL, (int)i};
+    longopts[NOPTIONS] = (struct option){"help", no_argument, NULL, 'h'};
+    longopts[NOPTIONS + 1] = (struct option){NULL, 0, NULL, 0};
+    optind = 1;
+    opterr = 0;
+    int ch;
+    while ((ch = getopt_long_only(argc, argv, "h", longopts, NULL)) != -1) {
+        if (ch == 'h')
+            return 1;
+        if (ch < 0 || (size_t)ch >= NOPTIONS) {
+            snprintf(msg, msgsz, "unknown or incomplete option '%s'", argv[optind - 1]);
+            return -1;
+        }
+        char source[64];
+        snprintf(source, sizeof source, "-%s", OPTIONS[ch].flag);
+        if (apply(c, &OPTIONS[ch], optarg, source, msg, msgsz) < 0)
+            return -1;
+    }
+    if (optind < argc) {
+        snprintf(msg, msgsz, "unexpected argument '%s'", argv[optind]);
+        return -1;
+    }
+    return 0;
+}
+
+int config_load(broker_config *c, int argc, char **argv, char *msg, size_t msgsz)
+{
+    set_defaults(c);
+    if (load_env(c, msg, msgsz) < 0)
+        return -1;
+    return load_flags(c, argc, argv, msg, msgsz);
+}
+
+void config_usage(FILE *out)
+{
+    fprintf(out, "usage: tsunagi [options]\n\n"
+                 "Each option may be given as -name or --name, or through its environment\n"
+                 "variable; flags win over the environment.\n\n");
+    for (size_t i = 0; i < NOPTIONS; i++)
+        fprintf(out, "  -%-22s %-24s %s\n", OPTIONS[i].flag, OPTIONS[i].env, OPTIONS[i].help);
+    fprintf(out, "  -%-22s %-24s %s\n", "help", "", "print this text");
+}

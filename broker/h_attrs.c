@@ -1,0 +1,315 @@
+/*
+ * broker/h_attrs.c: /v2/entities/{id}/attrs, /attrs/{name} and /value.
+ *
+ * Every attribute write reads the stored entity first: Orion's answers
+ * depend on which attributes exist (404, Unprocessable, PartialUpdate) and
+ * metadata are merged with the stored ones unless overrideMetadata is
+ * given. The store then writes only the attributes that change.
+ */
+#include "broker_private.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Copy the stored metadata that the incoming attribute does not name. */
+static void keep_old_metadata(ngsi_attr *a, const ngsi_attr *old)
+{
+    for (size_t i = 0; i < old->nmd; i++) {
+        if (ngsi_attr_find_md(a, old->md[i].name) != NULL)
+            continue;
+        ngsi_md *m = ngsi_attr_append_md(a);
+        m->name = strdup(old->md[i].name);
+        m->type = strdup(old->md[i].type);
+        m->value = json_incref(old->md[i].value);
+    }
+}
+
+/* Prepare incoming attribute a to overwrite old (NULL when new). */
+static void merge_attr(ngsi_attr *a, const ngsi_attr *old, bool override_md, double now)
+{
+    a->cre_date = old ? old->cre_date : now;
+    a->mod_date = now;
+    if (old != NULL && !override_md)
+        keep_old_metadata(a, old);
+}
+
+/* "E - [ A, B ]", or "E/T - [ A, B ]" when the request named the type. */
+static void describe_names(call *c, const ngsi_entity *e, ngsi_buf *names, ngsi_error *err,
+                           const char *what, bool partial)
+{
+    const char *type = call_arg(c, "type");
+    ngsi_fail(err, 422, partial ? "PartialUpdate" : "Unprocessable", "%s%s%s%s - [ %s ]", what,
+              e->id, type ? "/" : "", type ? type : "", names->data);
+}
+
+static void add_name(ngsi_buf *names, const char *name)
+{
+    if (names->len > 0)
+        ngsi_buf_puts(names, ", ");
+    ngsi_buf_puts(names, name);
+}
+
+int attrs_merge_and_save(call *c, const ngsi_entity *stored, ngsi_entity *incoming,
+                         enum attrs_mode mode, ngsi_error *err)
+{
+    double now = ngsi_now();
+    bool override_md = (c->options & OPT_OVERRIDE_METADATA) != 0;
+    ngsi_attr *set = calloc(incoming->nattrs + 1, sizeof *set);
+    ngsi_buf failed = {0};
+    size_t nset = 0;
+    for (size_t i = 0; i < incoming->nattrs; i++) {
+        ngsi_attr *a = &incoming->attrs[i];
+        const ngsi_attr *old = ngsi_entity_find(stored, a->name);
+        if ((mode == ATTRS_APPEND_STRICT && old != NULL) || (mode == ATTRS_UPDATE && old == NULL)) {
+            add_name(&failed, a->name);
+            continue;
+        }
+        merge_attr(a, mode == ATTRS_REPLACE ? NULL : old, override_md, now);
+        set[nset++] = *a; /* shallow: incoming keeps ownership */
+    }
+    int rc = 0;
+    if (nset > 0 || incoming->exp_date != 0) {
+        store_update u = {.key = stored,
+                          .set = set,
+                          .nset = nset,
+                          .replace = mode == ATTRS_REPLACE,
+                          .expires = incoming->exp_date != 0,
+                          .exp_date = incoming->exp_date};
+        rc = call_save(c, &u, err);
+    }
+    if (rc == 0 && failed.len > 0)
+        rc = (describe_names(c, stored, &failed, err,
+                             mode == ATTRS_UPDATE ? "do not exist: "
+                                                  : "one or more of the attributes in the "
+                                                    "request already exist: ",
+                             nset > 0),
+              -1);
+    ngsi_buf_free(&failed);
+    free(set);
+    return rc;
+}
+
+/* POST, PATCH and PUT on .../attrs: parse, load, merge, save. */
+static int write_attrs(call *c, enum attrs_mode mode, ngsi_error *err)
+{
+    json_t *body = call_json_body(c, err);
+    if (body == NULL)
+        return -1;
+    ngsi_entity *incoming = ngsi_entity_new(), *stored = NULL;
+    int rc = ngsi_attrs_parse(body, call_input(c), incoming, err);
+    json_decref(body);
+    if (rc == 0)
+        rc = call_load_entity(c, &stored, err);
+    if (rc == 0)
+        rc = attrs_merge_and_save(c, stored, incoming, mode, err);
+    if (rc == 0)
+        reply_empty(c, 204);
+    ngsi_entity_free(incoming);
+    ngsi_entity_free(stored);
+    return rc;
+}
+
+int h_attrs_post(call *c, ngsi_error *err)
+{
+    return write_attrs(c, (c->options & OPT_APPEND) ? ATTRS_APPEND_STRICT : ATTRS_UPSERT, err);
+}
+
+int h_attrs_patch(call *c, ngsi_error *err)
+{
+    return write_attrs(c, ATTRS_UPDATE, err);
+}
+
+int h_attrs_put(call *c, ngsi_error *err)
+{
+    return write_attrs(c, ATTRS_REPLACE, err);
+}
+
+/* ------------------------------------------------------ one attribute */
+
+/* The attribute name in the path; Orion refuses an empty one. */
+static int path_attr(call *c, const char **name, ngsi_error *err)
+{
+    *name = c->nparams > 1 ? c->param[1] : "";
+    if (**name == '\0')
+        return ngsi_bad_request(err, "attribute name length: 0, min length supported: 1");
+    return 0;
+}
+
+/* Load the entity and find the named attribute in it. */
+static int load_attr(call *c, ngsi_entity **e, ngsi_attr **a, ngsi_error *err)
+{
+    const char *name;
+    *e = NULL;
+    if (path_attr(c, &name, err) < 0 || call_load_entity(c, e, err) < 0)
+        return -1;
+    *a = ngsi_entity_find(*e, name);
+    if (*a == NULL)
+        return ngsi_not_found(err, NGSI_TXT_ATTR_NOT_FOUND);
+    return 0;
+}
+
+int h_attr_get(call *c, ngsi_error *err)
+{
+    ngsi_entity *e;
+    ngsi_attr *a;
+    ngsi_list attrs, md;
+    ngsi_render_opts o;
+    if (call_render_list_args(c, &attrs, &md, &o, err) < 0)
+        return -1;
+    int rc = load_attr(c, &e, &a, err);
+    if (rc == 0)
+        reply_json(c, 200, ngsi_attr_render(e, a, &o));
+    ngsi_entity_free(e);
+    ngsi_list_clear(&attrs);
+    ngsi_list_clear(&md);
+    return rc;
+}
+
+/* Save one attribute a (already merged) of e. */
+static int save_one(call *c, const ngsi_entity *e, const ngsi_attr *a, ngsi_error *err)
+{
+    store_update u = {.key = e, .set = a, .nset = 1};
+    int rc = call_save(c, &u, err);
+    if (rc == 0)
+        reply_empty(c, 204);
+    return rc;
+}
+
+int h_attr_put(call *c, ngsi_error *err)
+{
+    ngsi_entity *e;
+    ngsi_attr *old, incoming = {0};
+    json_t *body = call_json_body(c, err);
+    if (body == NULL)
+        return -1;
+    int rc = load_attr(c, &e, &old, err);
+    if (rc == 0)
+        rc = ngsi_attr_parse(old->name, body, NGSI_IN_NORMALIZED, &incoming, err);
+    if (rc == 0) {
+        merge_attr(&incoming, old, (c->options & OPT_OVERRIDE_METADATA) != 0, ngsi_now());
+        rc = save_one(c, e, &incoming, err);
+    }
+    json_decref(body);
+    ngsi_attr_clear(&incoming);
+    ngsi_entity_free(e);
+    return rc;
+}
+
+int h_attr_delete(call *c, ngsi_error *err)
+{
+    const char *name;
+    ngsi_entity *e = NULL;
+    if (path_attr(c, &name, err) < 0 || call_load_entity(c, &e, err) < 0)
+        return -1;
+    int rc;
+    if (strcmp(name, "dateExpires") == 0 && e->exp_date != 0) {
+        /* Removing the expiry makes a transient entity permanent again. */
+        store_update u = {.key = e, .expires = -1};
+        rc = call_save(c, &u, err);
+    } else if (ngsi_entity_find(e, name) == NULL) {
+        rc = ngsi_not_found(err, NGSI_TXT_ATTR_NOT_FOUND);
+    } else {
+        const char *unset[] = {name};
+        store_update u = {.key = e, .unset = unset, .nunset = 1};
+        rc = call_save(c, &u, err);
+    }
+    if (rc == 0)
+        reply_empty(c, 204);
+    ngsi_entity_free(e);
+    return rc;
+}
+
+/* ------------------------------------------------------------- /value */
+
+/* A scalar as text/plain the way Orion writes it: strings quoted but not
+ * escaped, DateTime values bare, numbers in Orion's format. */
+static void reply_scalar(call *c, const ngsi_attr *a)
+{
+    ngsi_buf b = {0};
+    char num[NGSI_NUMBER_MAX];
+    const json_t *v = a->value;
+    if (json_is_string(v) && strcmp(a->type, "DateTime") == 0)
+        ngsi_buf_puts(&b, json_string_value(v));
+    else if (json_is_string(v))
+        ngsi_buf_printf(&b, "\"%s\"", json_string_value(v));
+    else if (json_is_number(v)) {
+        ngsi_number_format(json_number_value(v), num);
+        ngsi_buf_puts(&b, num);
+    } else
+        ngsi_buf_puts(&b, json_is_true(v) ? "true" : json_is_false(v) ? "false" : "null");
+    reply_text(c, 200, b.data, b.len);
+    ngsi_buf_free(&b);
+}
+
+static int reply_value(call *c, const ngsi_attr *a, ngsi_error *err)
+{
+    bool compound = json_is_object(a->value) || json_is_array(a->value);
+    if (!compound) {
+        if (!(c->accept & ACCEPT_TEXT))
+            return ngsi_fail(err, 406, "NotAcceptable", "accepted MIME types: text/plain");
+        reply_scalar(c, a);
+        return 0;
+    }
+    reply_json(c, 200, json_incref(a->value));
+    if ((c->accept & ACCEPT_TEXT_FIRST) || !(c->accept & ACCEPT_JSON))
+        c->out_type = "text/plain";
+    return 0;
+}
+
+int h_value_get(call *c, ngsi_error *err)
+{
+    ngsi_entity *e;
+    ngsi_attr *a;
+    int rc = load_attr(c, &e, &a, err);
+    if (rc == 0)
+        rc = reply_value(c, a, err);
+    ngsi_entity_free(e);
+    return rc;
+}
+
+/* The new value from a text/plain or JSON body. New reference or NULL. */
+static json_t *value_from_body(call *c, ngsi_error *err)
+{
+    const char *ct = call_header(c, "Content-Type");
+    if (ct != NULL && strncmp(ct, "text/plain", 10) == 0)
+        return ngsi_value_from_text(c->body.data, c->body.len, err);
+    json_t *v = call_json_body(c, err);
+    if (v != NULL && !json_is_object(v) && !json_is_array(v)) {
+        json_decref(v);
+        ngsi_bad_request(err, "Neither JSON Object nor JSON Array for attribute::value");
+        return NULL;
+    }
+    if (v != NULL && ngsi_value_check(v, NGSI_F_ATTR_VALUE, err) < 0) {
+        json_decref(v);
+        return NULL;
+    }
+    return v;
+}
+
+int h_value_put(call *c, ngsi_error *err)
+{
+    ngsi_entity *e;
+    ngsi_attr *a;
+    json_t *v = value_from_body(c, err);
+    if (v == NULL)
+        return -1;
+    int rc = load_attr(c, &e, &a, err);
+    if (rc == 0) {
+        /* The value changes; type and metadata stay as stored. Reparse
+         * through the model so DateTime values are checked and normalised. */
+        json_t *wrapped = json_pack("{s:s,s:O}", "type", a->type, "value", v);
+        ngsi_attr fresh = {0};
+        rc = ngsi_attr_parse(a->name, wrapped, NGSI_IN_NORMALIZED, &fresh, err);
+        if (rc == 0) {
+            json_decref(a->value);
+            a->value = json_incref(fresh.value);
+            a->mod_date = ngsi_now();
+            rc = save_one(c, e, a, err);
+        }
+        ngsi_attr_clear(&fresh);
+        json_decref(wrapped);
+    }
+    json_decref(v);
+    ngsi_entity_free(e);
+    return rc;
+}

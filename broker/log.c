@@ -1,0 +1,73 @@
+/*
+ * broker/log.c: the process logger.
+ *
+ * One line per event on stderr, in Orion's "key=value | key=value" shape so
+ * that log pipelines built for Orion keep parsing it. The level is set once
+ * at start; a line is formatted into a local buffer and written with one
+ * write(2), so lines from different threads never interleave.
+ */
+#include "broker.h"
+
+#include <stdarg.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+/* A log line longer than this is cut; request lines are far shorter. */
+#define LOG_LINE_MAX 4096
+
+static enum log_level current = LOG_INFO;
+
+static const char *const NAMES[] = {"DEBUG", "INFO", "WARN", "ERROR", "NONE"};
+
+void log_init(enum log_level level)
+{
+    current = level;
+}
+
+bool log_enabled(enum log_level level)
+{
+    return level >= current && level != LOG_NONE;
+}
+
+const char *log_level_name(enum log_level level)
+{
+    return NAMES[level];
+}
+
+int log_level_parse(const char *s, enum log_level *out)
+{
+    for (int i = LOG_DEBUG; i <= LOG_NONE; i++)
+        if (strcasecmp(s, NAMES[i]) == 0) {
+            *out = (enum log_level)i;
+            return 0;
+        }
+    if (strcasecmp(s, "WARNING") == 0) { /* Orion's spelling */
+        *out = LOG_WARN;
+        return 0;
+    }
+    return -1;
+}
+
+void log_msg(enum log_level level, const char *fmt, ...)
+{
+    if (!log_enabled(level))
+        return;
+    char line[LOG_LINE_MAX];
+    struct timespec ts;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    int n = (int)strftime(line, sizeof line, "time=%Y-%m-%dT%H:%M:%S", &tm);
+    n += snprintf(line + n, sizeof line - (size_t)n, ".%03ldZ | lvl=%s | ", ts.tv_nsec / 1000000,
+                  NAMES[level]);
+    va_list ap;
+    va_start(ap, fmt);
+    int m = vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
+    va_end(ap);
+    n = m < 0 ? n : (n + m >= (int)sizeof line - 1 ? (int)sizeof line - 2 : n + m);
+    line[n++] = '\n';
+    ssize_t w = write(STDERR_FILENO, line, (size_t)n);
+    (void)w; /* nothing sensible to do when stderr is gone */
+}
