@@ -116,9 +116,10 @@ json_t *geo_query_to_geojson(const geo_query *query);
  * search (disjoint, near without maxDistance); *out then spans the whole Earth. */
 int geo_query_bbox(const geo_query *query, geo_bbox *out);
 
-/* 1 if the entity shape satisfies the query, else 0. For near, *distance_out (if not NULL)
- * receives the distance in metres used for orderBy=geo:distance; for other georels it receives
- * NAN. */
+/* 1 if the entity shape satisfies the query, else 0. shape must not be NULL: an entity without
+ * a location matches no geo-query, not even disjoint (Orion adds $exists: true). For near,
+ * *distance_out (if not NULL) receives the distance in metres used for orderBy=geo:distance; for
+ * other georels it receives NAN. */
 int geo_query_match(const geo_query *query, const geo_shape *shape, double *distance_out);
 
 #endif
