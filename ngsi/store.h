@@ -57,7 +57,9 @@ int store_entity_create(store *s, const char *tenant, const ngsi_entity *e, ngsi
 int store_entity_get(store *s, const char *tenant, const char *id, const char *type,
                      const ngsi_paths *paths, ngsi_entity **out, ngsi_error *err);
 
-/* A change to one stored entity, identified by key's id, type and path. */
+/* A change to one stored entity. key is the entity as stored: its id, type
+ * and path identify the document, and its attributes are the state the
+ * change starts from (the entity's location is recomputed from them). */
 typedef struct store_update {
     const ngsi_entity *key;
     const ngsi_attr *set; /* attributes written whole */

@@ -38,7 +38,7 @@ void store_bson_decode_name(const char *key, char *out)
 
 /* ------------------------------------------------------- json -> bson */
 
-static void append_json(bson_t *b, const char *key, const json_t *v);
+void store_bson_append_json(bson_t *b, const char *key, const json_t *v);
 
 static void append_object(bson_t *b, const char *key, const json_t *v)
 {
@@ -46,7 +46,7 @@ static void append_object(bson_t *b, const char *key, const json_t *v)
     const char *k;
     json_t *item;
     bson_append_document_begin(b, key, -1, &child);
-    json_object_foreach((json_t *)v, k, item) append_json(&child, k, item);
+    json_object_foreach((json_t *)v, k, item) store_bson_append_json(&child, k, item);
     bson_append_document_end(b, &child);
 }
 
@@ -58,12 +58,12 @@ static void append_array(bson_t *b, const char *key, const json_t *v)
     bson_append_array_begin(b, key, -1, &child);
     for (size_t i = 0; i < json_array_size(v); i++) {
         bson_uint32_to_string((uint32_t)i, &k, idx, sizeof idx);
-        append_json(&child, k, json_array_get(v, i));
+        store_bson_append_json(&child, k, json_array_get(v, i));
     }
     bson_append_array_end(b, &child);
 }
 
-static void append_json(bson_t *b, const char *key, const json_t *v)
+void store_bson_append_json(bson_t *b, const char *key, const json_t *v)
 {
     switch (json_typeof(v)) {
     case JSON_OBJECT:
@@ -99,7 +99,7 @@ static void append_typed_value(bson_t *b, const char *type, const json_t *v)
         ngsi_datetime_parse(json_string_value(v), &t) == 0)
         bson_append_double(b, "value", -1, t);
     else
-        append_json(b, "value", v);
+        store_bson_append_json(b, "value", v);
 }
 
 static void append_md(bson_t *b, const ngsi_attr *a)
@@ -149,7 +149,7 @@ void store_bson_append_key(bson_t *b, const char *key, const ngsi_entity *e)
     bson_append_document_end(b, &id);
 }
 
-void store_bson_from_entity(const ngsi_entity *e, bson_t *out)
+void store_bson_from_entity(const ngsi_entity *e, const store_location *loc, bson_t *out)
 {
     bson_t names, attrs;
     char key[NGSI_NAME_MAX + 1], idx[16];
@@ -171,6 +171,8 @@ void store_bson_from_entity(const ngsi_entity *e, bson_t *out)
     BSON_APPEND_DOUBLE(out, "modDate", e->mod_date);
     if (e->exp_date != 0)
         BSON_APPEND_DATE_TIME(out, "expDate", (int64_t)(e->exp_date * 1000.0));
+    if (loc != NULL && loc->attr != NULL)
+        store_bson_append_location(out, "location", loc);
 }
 
 /* ------------------------------------------------------- bson -> json */

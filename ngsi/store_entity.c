@@ -25,7 +25,11 @@ int store_entity_create(store *s, const char *tenant, const ngsi_entity *e, ngsi
     store_conn c;
     bson_t doc = BSON_INITIALIZER;
     bson_error_t e2;
-    store_bson_from_entity(e, &doc);
+    store_location loc;
+    if (store_location_of(e, &loc, err) < 0)
+        return -1;
+    store_bson_from_entity(e, &loc, &doc);
+    store_location_clear(&loc);
     store_acquire(s, tenant, STORE_COL_ENTITIES, &c);
     store_ensure_indexes(s, &c, tenant);
     bool ok = mongoc_collection_insert_one(c.col, &doc, NULL, NULL, &e2);
@@ -129,7 +133,7 @@ static void append_names(bson_t *b, const char *key, const ngsi_attr *set, size_
     bson_append_array_end(b, &arr);
 }
 
-static void build_set(const store_update *u, bson_t *update)
+static void build_set(const store_update *u, const store_location *loc, bson_t *update)
 {
     bson_t set, attrs;
     char key[sizeof "attrs." + NGSI_NAME_MAX];
@@ -154,14 +158,16 @@ static void build_set(const store_update *u, bson_t *update)
         BSON_APPEND_UTF8(&set, "lastCorrelator", u->correlator);
     if (u->expires > 0)
         BSON_APPEND_DATE_TIME(&set, "expDate", (int64_t)(u->exp_date * 1000.0));
+    if (loc->attr != NULL)
+        store_bson_append_location(&set, "location", loc);
     bson_append_document_end(update, &set);
 }
 
-static void build_unset(const store_update *u, bson_t *update)
+static void build_unset(const store_update *u, const store_location *loc, bson_t *update)
 {
     bson_t unset;
     char key[sizeof "attrs." + NGSI_NAME_MAX];
-    if (u->nunset == 0 && u->expires >= 0)
+    if (u->nunset == 0 && u->expires >= 0 && loc->attr != NULL)
         return;
     bson_append_document_begin(update, "$unset", -1, &unset);
     for (size_t i = 0; i < u->nunset; i++) {
@@ -171,6 +177,8 @@ static void build_unset(const store_update *u, bson_t *update)
     }
     if (u->expires < 0)
         BSON_APPEND_UTF8(&unset, "expDate", "");
+    if (loc->attr == NULL)
+        BSON_APPEND_UTF8(&unset, "location", "");
     bson_append_document_end(update, &unset);
 }
 
@@ -196,11 +204,16 @@ static void build_names(const store_update *u, bson_t *update)
     }
 }
 
-void store_update_document(const store_update *u, bson_t *update)
+int store_update_document(const store_update *u, bson_t *update, ngsi_error *err)
 {
-    build_set(u, update);
-    build_unset(u, update);
+    store_location loc;
+    if (store_location_after(u, &loc, err) < 0)
+        return -1;
+    build_set(u, &loc, update);
+    build_unset(u, &loc, update);
     build_names(u, update);
+    store_location_clear(&loc);
+    return 0;
 }
 
 /* matchedCount of an update reply, or deletedCount of a delete reply. */
@@ -217,8 +230,11 @@ int store_entity_update(store *s, const char *tenant, const store_update *u, ngs
     store_conn c;
     bson_t filter = BSON_INITIALIZER, update = BSON_INITIALIZER, reply;
     bson_error_t e;
+    if (store_update_document(u, &update, err) < 0) {
+        bson_destroy(&update);
+        return -1;
+    }
     store_bson_append_key(&filter, "_id", u->key);
-    store_update_document(u, &update);
     store_acquire(s, tenant, STORE_COL_ENTITIES, &c);
     bool ok = mongoc_collection_update_one(c.col, &filter, &update, NULL, &reply, &e);
     store_release(s, &c);

@@ -7,6 +7,7 @@
 #include <mongoc/mongoc.h>
 #include <pthread.h>
 
+#include "geo.h"
 #include "store.h"
 
 /* Database names: "<prefix>-<tenant>", both parts bounded. */
@@ -42,12 +43,35 @@ void store_release(store *s, store_conn *c);
  * reached, 500 otherwise. Returns -1. */
 int store_fail(ngsi_error *err, const bson_error_t *e);
 
+/* --- locations (store_location.c) --- */
+
+/* An entity's location: the attribute it comes from, its GeoJSON and box. */
+typedef struct store_location {
+    char *attr; /* NULL: the entity has no location */
+    json_t *geojson;
+    geo_bbox bbox;
+} store_location;
+
+/* The location of e; 413 NoResourcesAvailable for a second one, 400 for an
+ * invalid one. */
+int store_location_of(const ngsi_entity *e, store_location *out, ngsi_error *err);
+/* The location the entity will have once u is applied to u->key. */
+int store_location_after(const store_update *u, store_location *out, ngsi_error *err);
+void store_location_clear(store_location *l);
+void store_bson_append_location(bson_t *b, const char *key, const store_location *l);
+/* Append {"$or":[no bbox, bbox overlapping q]} to filter. */
+void store_bson_append_bbox_filter(bson_t *filter, const geo_bbox *q);
+/* The shape of e's location (new, geo_shape_free) and 1, or 0 if none. */
+int store_entity_shape(const ngsi_entity *e, geo_shape **shape);
+/* Append a JSON value as BSON (numbers as doubles, as Orion stores them). */
+void store_bson_append_json(bson_t *b, const char *key, const json_t *v);
+
 /* --- Orion's document layout (store_bson.c) --- */
 
 /* Append the "_id" subdocument {id, type, servicePath}. */
 void store_bson_append_key(bson_t *b, const char *key, const ngsi_entity *e);
-/* Full entity document for insert. */
-void store_bson_from_entity(const ngsi_entity *e, bson_t *out);
+/* Full entity document for insert; loc may be NULL or empty. */
+void store_bson_from_entity(const ngsi_entity *e, const store_location *loc, bson_t *out);
 /* One attribute as stored under attrs.<name>. */
 void store_bson_append_attr(bson_t *b, const char *key, const ngsi_attr *a);
 /* "a.b" is stored as "a=b"; writes into out (NGSI_NAME_MAX + 1). */
@@ -63,8 +87,8 @@ void store_ensure_indexes(store *s, store_conn *c, const char *tenant);
 
 /* --- building blocks shared by entity, batch and type code --- */
 
-/* The update document for u. */
-void store_update_document(const store_update *u, bson_t *update);
+/* The update document for u; fails on an invalid or second location. */
+int store_update_document(const store_update *u, bson_t *update, ngsi_error *err);
 /* The filter for a query (selection, paths, expiry). */
 void store_query_filter(const store_query *q, double now, bson_t *filter);
 /* Documents matching filter in c's collection, or -1. */
