@@ -164,16 +164,9 @@ int call_save(call *c, store_update *u, ngsi_error *err);
 int call_render_list_args(call *c, ngsi_list *attrs, ngsi_list *md, ngsi_render_opts *o,
                           ngsi_error *err);
 
-/* How incoming attributes meet stored ones (h_attrs.c). */
-enum attrs_mode {
-    ATTRS_UPSERT,        /* POST .../attrs: update existing, append new */
-    ATTRS_APPEND_STRICT, /* POST .../attrs?options=append: existing ones fail */
-    ATTRS_UPDATE,        /* PATCH .../attrs: missing ones fail */
-    ATTRS_REPLACE,       /* PUT .../attrs: the entity gets exactly these */
-};
-/* Merge incoming's attributes into stored per mode and save; fills err with
- * Orion's Unprocessable / PartialUpdate when some attributes fail. */
+/* Merge incoming's attributes into stored per mode and save (h_attrs.c);
+ * fills err with Orion's Unprocessable / PartialUpdate when some fail. */
 int attrs_merge_and_save(call *c, const ngsi_entity *stored, ngsi_entity *incoming,
-                         enum attrs_mode mode, ngsi_error *err);
+                         enum store_attrs_mode mode, ngsi_error *err);
 
 #endif

@@ -11,86 +11,36 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Copy the stored metadata that the incoming attribute does not name. */
-static void keep_old_metadata(ngsi_attr *a, const ngsi_attr *old)
-{
-    for (size_t i = 0; i < old->nmd; i++) {
-        if (ngsi_attr_find_md(a, old->md[i].name) != NULL)
-            continue;
-        ngsi_md *m = ngsi_attr_append_md(a);
-        m->name = strdup(old->md[i].name);
-        m->type = strdup(old->md[i].type);
-        m->value = json_incref(old->md[i].value);
-    }
-}
-
-/* Prepare incoming attribute a to overwrite old (NULL when new). */
-static void merge_attr(ngsi_attr *a, const ngsi_attr *old, bool override_md, double now)
-{
-    a->cre_date = old ? old->cre_date : now;
-    a->mod_date = now;
-    if (old != NULL && !override_md)
-        keep_old_metadata(a, old);
-}
-
 /* "E - [ A, B ]", or "E/T - [ A, B ]" when the request named the type. */
-static void describe_names(call *c, const ngsi_entity *e, ngsi_buf *names, ngsi_error *err,
-                           const char *what, bool partial)
+static int describe_names(call *c, const ngsi_entity *e, const ngsi_buf *names, ngsi_error *err,
+                          const char *what, bool partial)
 {
     const char *type = call_arg(c, "type");
-    ngsi_fail(err, 422, partial ? "PartialUpdate" : "Unprocessable", "%s%s%s%s - [ %s ]", what,
-              e->id, type ? "/" : "", type ? type : "", names->data);
-}
-
-static void add_name(ngsi_buf *names, const char *name)
-{
-    if (names->len > 0)
-        ngsi_buf_puts(names, ", ");
-    ngsi_buf_puts(names, name);
+    return ngsi_fail(err, 422, partial ? "PartialUpdate" : "Unprocessable", "%s%s%s%s - [ %s ]",
+                     what, e->id, type ? "/" : "", type ? type : "", names->data);
 }
 
 int attrs_merge_and_save(call *c, const ngsi_entity *stored, ngsi_entity *incoming,
-                         enum attrs_mode mode, ngsi_error *err)
+                         enum store_attrs_mode mode, ngsi_error *err)
 {
-    double now = ngsi_now();
-    bool override_md = (c->options & OPT_OVERRIDE_METADATA) != 0;
-    ngsi_attr *set = calloc(incoming->nattrs + 1, sizeof *set);
+    store_update u;
     ngsi_buf failed = {0};
-    size_t nset = 0;
-    for (size_t i = 0; i < incoming->nattrs; i++) {
-        ngsi_attr *a = &incoming->attrs[i];
-        const ngsi_attr *old = ngsi_entity_find(stored, a->name);
-        if ((mode == ATTRS_APPEND_STRICT && old != NULL) || (mode == ATTRS_UPDATE && old == NULL)) {
-            add_name(&failed, a->name);
-            continue;
-        }
-        merge_attr(a, mode == ATTRS_REPLACE ? NULL : old, override_md, now);
-        set[nset++] = *a; /* shallow: incoming keeps ownership */
-    }
-    int rc = 0;
-    if (nset > 0 || incoming->exp_date != 0) {
-        store_update u = {.key = stored,
-                          .set = set,
-                          .nset = nset,
-                          .replace = mode == ATTRS_REPLACE,
-                          .expires = incoming->exp_date != 0,
-                          .exp_date = incoming->exp_date};
-        rc = call_save(c, &u, err);
-    }
+    bool override_md = (c->options & OPT_OVERRIDE_METADATA) != 0;
+    ngsi_attr *set = store_plan_attrs(stored, incoming, mode, override_md, ngsi_now(), &u, &failed);
+    int rc = store_update_changes(&u) ? call_save(c, &u, err) : 0;
     if (rc == 0 && failed.len > 0)
-        rc = (describe_names(c, stored, &failed, err,
-                             mode == ATTRS_UPDATE ? "do not exist: "
-                                                  : "one or more of the attributes in the "
-                                                    "request already exist: ",
-                             nset > 0),
-              -1);
+        rc = describe_names(c, stored, &failed, err,
+                            mode == STORE_ATTRS_UPDATE
+                                ? "do not exist: "
+                                : "one or more of the attributes in the request already exist: ",
+                            u.nset > 0);
     ngsi_buf_free(&failed);
     free(set);
     return rc;
 }
 
 /* POST, PATCH and PUT on .../attrs: parse, load, merge, save. */
-static int write_attrs(call *c, enum attrs_mode mode, ngsi_error *err)
+static int write_attrs(call *c, enum store_attrs_mode mode, ngsi_error *err)
 {
     json_t *body = call_json_body(c, err);
     if (body == NULL)
@@ -111,17 +61,18 @@ static int write_attrs(call *c, enum attrs_mode mode, ngsi_error *err)
 
 int h_attrs_post(call *c, ngsi_error *err)
 {
-    return write_attrs(c, (c->options & OPT_APPEND) ? ATTRS_APPEND_STRICT : ATTRS_UPSERT, err);
+    return write_attrs(
+        c, (c->options & OPT_APPEND) ? STORE_ATTRS_APPEND_STRICT : STORE_ATTRS_UPSERT, err);
 }
 
 int h_attrs_patch(call *c, ngsi_error *err)
 {
-    return write_attrs(c, ATTRS_UPDATE, err);
+    return write_attrs(c, STORE_ATTRS_UPDATE, err);
 }
 
 int h_attrs_put(call *c, ngsi_error *err)
 {
-    return write_attrs(c, ATTRS_REPLACE, err);
+    return write_attrs(c, STORE_ATTRS_REPLACE, err);
 }
 
 /* ------------------------------------------------------ one attribute */
@@ -186,7 +137,7 @@ int h_attr_put(call *c, ngsi_error *err)
     if (rc == 0)
         rc = ngsi_attr_parse(old->name, body, NGSI_IN_NORMALIZED, &incoming, err);
     if (rc == 0) {
-        merge_attr(&incoming, old, (c->options & OPT_OVERRIDE_METADATA) != 0, ngsi_now());
+        store_merge_attr(&incoming, old, (c->options & OPT_OVERRIDE_METADATA) != 0, ngsi_now());
         rc = save_one(c, e, &incoming, err);
     }
     json_decref(body);

@@ -35,7 +35,8 @@ int call_load_entity(call *c, ngsi_entity **out, ngsi_error *err)
 
 int call_save(call *c, store_update *u, ngsi_error *err)
 {
-    u->mod_date = ngsi_now();
+    if (u->mod_date == 0)
+        u->mod_date = ngsi_now();
     u->correlator = c->correlator;
     return store_entity_update(c->b->store, c->tenant, u, err);
 }
@@ -161,7 +162,7 @@ static int upsert_existing(call *c, ngsi_entity *incoming, ngsi_error *err)
     int rc = store_entity_get(c->b->store, c->tenant, incoming->id, incoming->type, &c->paths,
                               &stored, err);
     if (rc == 0)
-        rc = attrs_merge_and_save(c, stored, incoming, ATTRS_UPSERT, err);
+        rc = attrs_merge_and_save(c, stored, incoming, STORE_ATTRS_UPSERT, err);
     ngsi_entity_free(stored);
     return rc;
 }

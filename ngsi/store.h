@@ -73,6 +73,27 @@ typedef struct store_update {
     const char *correlator; /* stored as lastCorrelator */
 } store_update;
 
+/* How incoming attributes meet stored ones. */
+enum store_attrs_mode {
+    STORE_ATTRS_UPSERT,        /* update existing, append new (POST .../attrs) */
+    STORE_ATTRS_APPEND_STRICT, /* existing ones are refused (options=append) */
+    STORE_ATTRS_UPDATE,        /* missing ones are refused (PATCH) */
+    STORE_ATTRS_REPLACE,       /* the entity gets exactly these (PUT) */
+};
+
+/* Plan the update of stored with incoming's attributes into u (mod_date =
+ * now; correlator unset). Refused names are appended to failed as "A, B".
+ * Returns the array u->set points to (caller frees it); its items are
+ * shallow copies of incoming's attributes, so incoming must outlive u. */
+ngsi_attr *store_plan_attrs(const ngsi_entity *stored, ngsi_entity *incoming,
+                            enum store_attrs_mode mode, bool override_md, double now,
+                            store_update *u, ngsi_buf *failed);
+/* Prepare attribute a to overwrite old (NULL when new): dates, and old's
+ * metadata kept unless override_md. */
+void store_merge_attr(ngsi_attr *a, const ngsi_attr *old, bool override_md, double now);
+/* Whether u changes anything at all. */
+bool store_update_changes(const store_update *u);
+
 /* Apply u. 404 NotFound when the entity is gone. */
 int store_entity_update(store *s, const char *tenant, const store_update *u, ngsi_error *err);
 

@@ -79,8 +79,8 @@ int store_location_of(const ngsi_entity *e, store_location *out, ngsi_error *err
     return 0;
 }
 
-static bool named_in(const char *name, const ngsi_attr *set, size_t nset,
-                     const char *const *unset, size_t nunset)
+static bool named_in(const char *name, const ngsi_attr *set, size_t nset, const char *const *unset,
+                     size_t nunset)
 {
     for (size_t i = 0; i < nset; i++)
         if (strcmp(set[i].name, name) == 0)

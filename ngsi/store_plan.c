@@ -1,0 +1,76 @@
+/*
+ * ngsi/store_plan.c: how incoming attributes change a stored entity.
+ *
+ * One pure function decides, for every attribute write (PATCH, POST and PUT
+ * on .../attrs, upserts and batch operations), which attributes are written
+ * and which are refused, so the single-entity routes and the bulk path of
+ * /v2/op/update cannot drift apart. Metadata of an updated attribute are
+ * merged with the stored ones unless overrideMetadata is given.
+ */
+#include "store_private.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Copy the stored metadata that the incoming attribute does not name. */
+static void keep_old_metadata(ngsi_attr *a, const ngsi_attr *old)
+{
+    for (size_t i = 0; i < old->nmd; i++) {
+        if (ngsi_attr_find_md(a, old->md[i].name) != NULL)
+            continue;
+        ngsi_md *m = ngsi_attr_append_md(a);
+        m->name = strdup(old->md[i].name);
+        m->type = strdup(old->md[i].type);
+        m->value = json_incref(old->md[i].value);
+    }
+}
+
+void store_merge_attr(ngsi_attr *a, const ngsi_attr *old, bool override_md, double now)
+{
+    a->cre_date = old ? old->cre_date : now;
+    a->mod_date = now;
+    if (old != NULL && !override_md)
+        keep_old_metadata(a, old);
+}
+
+static void add_name(ngsi_buf *names, const char *name)
+{
+    if (names->len > 0)
+        ngsi_buf_puts(names, ", ");
+    ngsi_buf_puts(names, name);
+}
+
+ngsi_attr *store_plan_attrs(const ngsi_entity *stored, ngsi_entity *incoming,
+                            enum store_attrs_mode mode, bool override_md, double now,
+                            store_update *u, ngsi_buf *failed)
+{
+    ngsi_attr *set = calloc(incoming->nattrs + 1, sizeof *set);
+    size_t nset = 0;
+    if (set == NULL)
+        abort();
+    for (size_t i = 0; i < incoming->nattrs; i++) {
+        ngsi_attr *a = &incoming->attrs[i];
+        const ngsi_attr *old = ngsi_entity_find(stored, a->name);
+        bool refused = (mode == STORE_ATTRS_APPEND_STRICT && old != NULL) ||
+                       (mode == STORE_ATTRS_UPDATE && old == NULL);
+        if (refused) {
+            add_name(failed, a->name);
+            continue;
+        }
+        store_merge_attr(a, mode == STORE_ATTRS_REPLACE ? NULL : old, override_md, now);
+        set[nset++] = *a; /* shallow: incoming keeps ownership */
+    }
+    *u = (store_update){.key = stored,
+                        .set = set,
+                        .nset = nset,
+                        .replace = mode == STORE_ATTRS_REPLACE,
+                        .expires = incoming->exp_date != 0,
+                        .exp_date = incoming->exp_date,
+                        .mod_date = now};
+    return set;
+}
+
+bool store_update_changes(const store_update *u)
+{
+    return u->nset > 0 || u->nunset > 0 || u->expires != 0 || u->replace;
+}
