@@ -120,7 +120,33 @@ typedef struct store_result {
 
 int store_entity_query(store *s, const char *tenant, const store_query *q, store_result *out,
                        ngsi_error *err);
+/* Append ent to r (r takes it). */
+void store_result_push(store_result *r, ngsi_entity *ent);
 void store_result_clear(store_result *r);
+
+/* ----------------------------------------------------------------- batch */
+
+/* The stored, unexpired entities among keys (full keys: id, type, path), in
+ * whatever order the database returns them. */
+int store_entity_get_many(store *s, const char *tenant, const ngsi_entity *const *keys, size_t n,
+                          store_result *out, ngsi_error *err);
+
+/* Writes collected and sent in one unordered bulk operation. A store_bulk
+ * holds a pooled connection until store_bulk_free. */
+typedef struct store_bulk store_bulk;
+store_bulk *store_bulk_new(store *s, const char *tenant);
+/* Create e, replacing an expired document with its key. 400/413 on a bad
+ * location, with nothing queued. */
+int store_bulk_create(store_bulk *b, const ngsi_entity *e, ngsi_error *err);
+int store_bulk_update(store_bulk *b, const store_update *u, ngsi_error *err);
+int store_bulk_delete(store_bulk *b, const ngsi_entity *key, ngsi_error *err);
+int store_bulk_execute(store_bulk *b, ngsi_error *err);
+void store_bulk_free(store_bulk *b);
+
+/* Delete every entity q selects (Tsunagi's delete by query); returns how
+ * many, or -1. */
+long long store_entity_delete_where(store *s, const char *tenant, const store_query *q,
+                                    ngsi_error *err);
 
 /* ----------------------------------------------------------------- types */
 

@@ -346,13 +346,8 @@ static int fetch(store_conn *c, const bson_t *filter, const bson_t *opts, store_
     mongoc_cursor_t *cur = mongoc_collection_find_with_opts(c->col, filter, opts, NULL);
     while (mongoc_cursor_next(cur, &doc)) {
         ngsi_entity *ent = store_bson_to_entity(doc);
-        if (ent == NULL)
-            continue;
-        ngsi_entity **items = realloc(out->items, (out->n + 1) * sizeof *items);
-        if (items == NULL)
-            abort();
-        out->items = items;
-        out->items[out->n++] = ent;
+        if (ent != NULL)
+            store_result_push(out, ent);
     }
     bool failed = mongoc_cursor_error(cur, &e);
     mongoc_cursor_destroy(cur);
@@ -379,6 +374,15 @@ int store_entity_query(store *s, const char *tenant, const store_query *q, store
     if (rc < 0)
         store_result_clear(out);
     return rc;
+}
+
+void store_result_push(store_result *r, ngsi_entity *ent)
+{
+    ngsi_entity **items = realloc(r->items, (r->n + 1) * sizeof *items);
+    if (items == NULL)
+        abort();
+    r->items = items;
+    r->items[r->n++] = ent;
 }
 
 void store_result_clear(store_result *r)
