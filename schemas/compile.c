@@ -594,6 +594,8 @@ static const struct keyword {
     {"$dynamicRef", kw_unsupported, 0, 0},
     {"unevaluatedProperties", kw_unsupported, 0, 0},
     {"unevaluatedItems", kw_unsupported, 0, 0},
+    {"minContains", kw_unsupported, 0, 0},
+    {"maxContains", kw_unsupported, 0, 0},
 };
 
 /* ---- $ref -------------------------------------------------------------- */

@@ -195,27 +195,31 @@ static char **list_json_files(const char *dir, size_t *count, schema_error *err)
         schema_error_set(err, "%s: cannot open directory", dir);
         return NULL;
     }
-    char **names = NULL, path[SCHEMA_PATH_MAX];
-    size_t n = 0, cap = 0;
-    for (struct dirent *e; (e = readdir(d));) {
+    char **names = calloc(1, sizeof *names), path[SCHEMA_PATH_MAX];
+    size_t n = 0, cap = 1;
+    bool oom = !names;
+    for (struct dirent *e; !oom && (e = readdir(d));) {
         if (!is_json_file(dir, e->d_name, path, sizeof path))
             continue;
         if (n == cap) {
-            cap = cap ? cap * 2 : 16;
-            char **bigger = realloc(names, cap * sizeof *names);
-            if (!bigger)
-                break;
-            names = bigger;
+            char **bigger = realloc(names, cap * 2 * sizeof *names);
+            oom = !bigger;
+            names = bigger ? bigger : names;
+            cap = bigger ? cap * 2 : cap;
         }
-        if (!(names[n] = strdup(e->d_name)))
-            break;
-        n++;
+        if (!oom && !(names[n++] = strdup(e->d_name)))
+            oom = true;
     }
     closedir(d);
+    if (oom) {
+        for (size_t i = 0; names && i < n; i++)
+            free(names[i]);
+        free(names);
+        schema_error_set(err, "%s: out of memory", dir);
+        return NULL;
+    }
     qsort(names, n, sizeof *names, by_name);
     *count = n;
-    if (!names)
-        names = calloc(1, sizeof *names);
     return names;
 }
 

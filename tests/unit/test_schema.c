@@ -214,6 +214,14 @@ Test(strings, ecma_flavoured_regexes)
     check("{'pattern':'^(a)?\\\\1b$'}", "'b'", "");
 }
 
+Test(strings, catastrophic_backtracking_hits_the_match_limit)
+{
+    /* Exponential in the input length without a limit; with it, the match
+     * gives up quickly and the value is reported, not accepted. */
+    check("{'pattern':'^(a|a)*$'}", "'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!'",
+          "(root): pattern: cannot be checked: pattern match limit reached");
+}
+
 Test(strings, documented_regex_difference_whitespace)
 {
     /* docs/schemas.md: with PCRE2 older than 10.43, \s is ASCII-only, while
@@ -600,6 +608,9 @@ Test(load_errors, bad_keyword_values_name_their_location)
     compile_fails("{'unevaluatedProperties':false}",
                   "https://test.example/schemas/s.json#/unevaluatedProperties: keyword not "
                   "supported by Tsunagi's validator");
+    compile_fails("{'$schema':'https://json-schema.org/draft/2020-12/schema','minContains':2}",
+                  "https://test.example/schemas/s.json#/minContains: keyword not supported by "
+                  "Tsunagi's validator");
 }
 
 Test(load_errors, ids)
