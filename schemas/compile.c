@@ -18,11 +18,11 @@
  *
  * Finally the graph is checked for cycles made only of keywords that apply
  * to the same instance location ("$ref", "allOf", "anyOf", "oneOf", "not",
- * "if"): such a schema would recurse forever on any instance, so it is a
- * compile error. Cycles through "properties", "items" and the like are
- * normal recursive schemas (trees, the meta-schema) and are fine, because
- * the instance gets smaller on each turn. Cycles only reachable through
- * "then", "else" or "dependencies" are left to the validator's depth limit.
+ * and "if" when it has "then" or "else"): such a schema would recurse forever on any instance, so
+ * it is a compile error. Cycles through "properties", "items" and the like are normal recursive
+ * schemas (trees, the meta-schema) and are fine, because the instance gets smaller on each turn.
+ * Cycles only reachable through "then", "else" or "dependencies" are left to the validator's depth
+ * limit.
  *
  * Every keyword value is checked here (type, range, syntax), so a schema
  * that compiles cannot surprise the validator.
@@ -71,6 +71,8 @@ typedef struct kw {
     unsigned flag;
 } kw;
 
+/* The node for schema `js` (owned by the registry, compiled once); NULL
+ * with c->err set on error. */
 static schema *compile_schema(compiler *c, const json_t *js, const cpath *path,
                               const schema_site *parent_site, int depth);
 
@@ -144,6 +146,8 @@ static int oom(compiler *c)
 
 /* ---- nodes ------------------------------------------------------------- */
 
+/* A zeroed node with no limits, owned by the registry; NULL when out of
+ * memory. */
 static schema *new_node(compiler *c, enum schema_kind kind)
 {
     schema *s = registry_calloc(c->reg, 1, sizeof *s);
@@ -165,6 +169,7 @@ static schema *new_node(compiler *c, enum schema_kind kind)
     return s;
 }
 
+/* A subschema of the keyword being compiled (registry-owned node). */
 static schema *sub(kw *k, const json_t *v, const cpath *path)
 {
     return compile_schema(k->c, v, path, k->site, k->depth + 1);
@@ -289,6 +294,8 @@ static int push_regex(compiler *c, schema_regex *re)
     return 0;
 }
 
+/* A compiled pattern, owned (and freed) by the registry; NULL with the error
+ * set. */
 static schema_regex *regex(kw *k, const char *src, size_t len, const cpath *where)
 {
     char why[256];
@@ -364,9 +371,7 @@ static int kw_unique_items(kw *k)
 static int by_name_len(const void *a, const void *b)
 {
     const schema_prop *x = a, *y = b;
-    if (x->len != y->len)
-        return x->len < y->len ? -1 : 1;
-    return memcmp(x->name, y->name, x->len);
+    return schema_prop_compare(x, y->name, y->len);
 }
 
 static int kw_properties(kw *k)
@@ -600,6 +605,7 @@ static const struct keyword {
 
 /* ---- $ref -------------------------------------------------------------- */
 
+/* The text of location `p`, owned by the registry; NULL when out of memory. */
 static char *owned_location(compiler *c, const cpath *p)
 {
     char where[SCHEMA_ERROR_TEXT_MAX];
@@ -723,6 +729,7 @@ static bool array_index(const char *tok, size_t *index)
     return true;
 }
 
+/* The member or item `tok` of js (borrowed), or NULL. */
 static const json_t *pointer_step(const json_t *js, const char *tok)
 {
     size_t index;
@@ -754,8 +761,9 @@ const json_t *compile_follow_pointer(const schema_registry *reg, const json_t *r
     return js;
 }
 
-/* The JSON value a URI names, and the site in effect there; NULL when the
- * document is unknown or the fragment leads nowhere. *why says which. */
+/* The JSON value a URI names (borrowed from the registry), and the site in
+ * effect there; NULL when the document is unknown or the fragment leads
+ * nowhere. *why says which. */
 static const json_t *locate(const schema_registry *reg, const char *uri, const schema_site **site,
                             const char **why)
 {
@@ -821,6 +829,18 @@ static int visit_all(compiler *c, schema **list, size_t n, int depth, const char
     return 0;
 }
 
+/* The subschemas other than "$ref" that apply to the same instance value. */
+static int visit_in_place(compiler *c, const schema *s, int depth, const char *via)
+{
+    if (visit_all(c, s->all_of, s->nall_of, depth, via) < 0 ||
+        visit_all(c, s->any_of, s->nany_of, depth, via) < 0 ||
+        visit_all(c, s->one_of, s->none_of, depth, via) < 0 ||
+        visit(c, s->not_schema, depth, via) < 0)
+        return -1;
+    /* A lone "if" is never evaluated. */
+    return s->then_schema || s->else_schema ? visit(c, s->if_schema, depth, via) : 0;
+}
+
 static int visit(compiler *c, schema *s, int depth, const char *via)
 {
     if (!s || s->mark == MARK_DONE)
@@ -838,13 +858,7 @@ static int visit(compiler *c, schema *s, int depth, const char *via)
     s->mark = MARK_ACTIVE;
     int rc = visit(c, s->ref, depth + 1, s->ref_uri ? s->ref_uri : via);
     if (rc == 0 && !s->ref_only)
-        rc = (visit_all(c, s->all_of, s->nall_of, depth + 1, via) < 0 ||
-              visit_all(c, s->any_of, s->nany_of, depth + 1, via) < 0 ||
-              visit_all(c, s->one_of, s->none_of, depth + 1, via) < 0 ||
-              visit(c, s->not_schema, depth + 1, via) < 0 ||
-              visit(c, s->if_schema, depth + 1, via) < 0)
-                 ? -1
-                 : 0;
+        rc = visit_in_place(c, s, depth + 1, via);
     s->mark = MARK_DONE;
     return rc;
 }

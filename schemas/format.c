@@ -267,19 +267,39 @@ enum {
     URI_SLASH_QUERY = 16,
 };
 
+/* A switch rather than strchr: this runs once per character of every URI. */
 static unsigned uri_class(char ch)
 {
-    if (is_alpha(ch) || is_digit(ch) || (ch && strchr("-._~", ch)))
+    if (is_alpha(ch) || is_digit(ch))
         return URI_UNRESERVED;
-    if (ch && strchr("!$&'()*+,;=", ch))
+    switch (ch) {
+    case '-':
+    case '.':
+    case '_':
+    case '~':
+        return URI_UNRESERVED;
+    case '!':
+    case '$':
+    case '&':
+    case '\'':
+    case '(':
+    case ')':
+    case '*':
+    case '+':
+    case ',':
+    case ';':
+    case '=':
         return URI_SUB_DELIM;
-    if (ch == ':')
+    case ':':
         return URI_COLON;
-    if (ch == '@')
+    case '@':
         return URI_AT;
-    if (ch == '/' || ch == '?')
+    case '/':
+    case '?':
         return URI_SLASH_QUERY;
-    return 0;
+    default:
+        return 0;
+    }
 }
 
 /* Consume characters in `allowed` classes and percent-escapes up to `stop`. */

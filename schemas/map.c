@@ -35,6 +35,7 @@ static uint64_t map_hash(const void *key, size_t len)
     return h;
 }
 
+/* The slot holding `key`, or the empty slot where it would go. */
 static struct schema_map_slot *map_find(const schema_map *m, const void *key, size_t len,
                                         uint64_t h)
 {

@@ -49,6 +49,7 @@ void schema_result_free(schema_result *res)
         result_reset(res);
 }
 
+/* s[0..len) as a new string; caller frees. NULL when out of memory. */
 static char *copy_n(const char *s, size_t len)
 {
     char *c = malloc(len + 1);

@@ -163,6 +163,20 @@ typedef struct schema_prop {
     schema *sub;
 } schema_prop;
 
+/* Order of the property table: by length, then first byte, then bytes.
+ * Length and first byte settle most comparisons without calling memcmp,
+ * which showed up in profiles of entity validation. */
+static inline int schema_prop_compare(const schema_prop *p, const char *key, size_t len)
+{
+    if (p->len != len)
+        return p->len < len ? -1 : 1;
+    if (len == 0)
+        return 0;
+    if (p->name[0] != key[0])
+        return (unsigned char)p->name[0] < (unsigned char)key[0] ? -1 : 1;
+    return memcmp(p->name, key, len);
+}
+
 typedef struct schema_pattern_prop {
     schema_regex *re;
     schema *sub;
@@ -272,11 +286,13 @@ enum schema_dialect index_dialect(const json_t *schema_keyword, enum schema_dial
 
 /* compile.c: build the node graph of every added document. */
 int compile_registry(schema_registry *reg, schema_error *err);
-/* compile.c: the JSON value that the decoded JSON pointer `pointer` names
- * inside `root`, or NULL; *site gets the site in effect there. Read-only. */
+/* compile.c: the JSON value (borrowed) that the decoded JSON pointer
+ * `pointer` names inside `root`, or NULL; *site gets the site in effect
+ * there. Read-only. */
 const json_t *compile_follow_pointer(const schema_registry *reg, const json_t *root,
                                      const char *pointer, const schema_site **site);
-/* compile.c: look up a "<uri>#<fragment>" in a compiled registry. */
+/* compile.c: look up a "<uri>#<fragment>" in a compiled registry; the
+ * node is borrowed from the registry. */
 const schema *compile_lookup(const schema_registry *reg, const char *uri);
 
 /* result.c */

@@ -106,13 +106,15 @@ static void remove_dot_segments(char *buf)
     buf[olen] = '\0';
 }
 
+/* Copy p[0..len) to out; returns the end of what was written. */
 static char *append(char *out, const char *p, size_t len)
 {
     memcpy(out, p, len);
     return out + len;
 }
 
-/* The merged (not yet dot-removed) path of section 5.2.3 into `out`. */
+/* The merged (not yet dot-removed) path of section 5.2.3 into `out`;
+ * returns the end of what was written. */
 static char *merge_paths(char *out, const uri_parts *b, const uri_part *rpath)
 {
     if (b->authority.set && b->path.len == 0) {
@@ -126,6 +128,7 @@ static char *merge_paths(char *out, const uri_parts *b, const uri_part *rpath)
     return append(out, rpath->p, rpath->len);
 }
 
+/* Section 5.3: the URI from its parts. New string, caller frees. */
 static char *compose(const uri_parts *t, const char *path)
 {
     size_t size =

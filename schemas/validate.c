@@ -253,6 +253,7 @@ static int check_generic(vctx *c, const schema *s, const json_t *inst, const vpa
 
 /* ---- subschemas -------------------------------------------------------- */
 
+/* Static text. */
 static const char *false_reason(const char *keyword)
 {
     if (strstr(keyword, "roperties"))
@@ -283,15 +284,15 @@ static bool matches(vctx *c, const schema *sub, const json_t *inst, const vpath 
 
 /* ---- objects ----------------------------------------------------------- */
 
+/* Binary search in the sorted property table; borrowed entry or NULL. */
 static const schema_prop *find_prop(const schema *s, const char *key, size_t len)
 {
     size_t lo = 0, hi = s->nprops;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        const schema_prop *p = &s->props[mid];
-        int cmp = p->len != len ? (p->len < len ? -1 : 1) : memcmp(p->name, key, len);
+        int cmp = schema_prop_compare(&s->props[mid], key, len);
         if (cmp == 0)
-            return p;
+            return &s->props[mid];
         if (cmp < 0)
             lo = mid + 1;
         else
@@ -563,7 +564,7 @@ static int check_applicators(vctx *c, const schema *s, const json_t *inst, const
         report(c, path, "not", "must not match the schema in \"not\"");
         STEP(1);
     }
-    if (s->if_schema) {
+    if (s->if_schema && (s->then_schema || s->else_schema)) { /* a lone "if" asserts nothing */
         bool cond = matches(c, s->if_schema, inst, path);
         const schema *branch = cond ? s->then_schema : s->else_schema;
         if (branch)
