@@ -29,6 +29,7 @@ static const route ROUTES[] = {
      ROUTE_WRITE | ROUTE_TEXT_BODY | ROUTE_TEXT_REPLY},
     {"GET", "/v2/types", h_types_list, 0},
     {"GET", "/v2/types/{}", h_type_get, 0},
+    {"POST", "/v2/op/update", h_op_update, ROUTE_WRITE},
 };
 
 #define NROUTES (sizeof ROUTES / sizeof *ROUTES)

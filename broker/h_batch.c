@@ -1,0 +1,419 @@
+/*
+ * broker/h_batch.c: POST /v2/op/update.
+ *
+ * The whole batch costs two database round trips: one read of every named
+ * entity by exact key, one unordered bulk write. Each entity is planned in
+ * C with the same planner as the single-entity routes (store_plan_attrs),
+ * and failures are described in Orion's words, in the order of the
+ * request's entities. An entity named twice in one batch flushes the bulk
+ * first, so later changes see earlier ones as Orion's sequential processing
+ * would.
+ *
+ * Tsunagi extension (Orion #2389): with actionType delete, an entity given
+ * by idPattern (optionally with type or typePattern) deletes every entity
+ * matching it in the request's service path.
+ */
+#include "broker_private.h"
+
+#include <regex.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum batch_action { B_APPEND, B_APPEND_STRICT, B_UPDATE, B_DELETE, B_REPLACE };
+
+static const struct {
+    const char *name;
+    enum batch_action action;
+} ACTIONS[] = {
+    {"append", B_APPEND},          {"appendStrict", B_APPEND_STRICT}, {"update", B_UPDATE},
+    {"delete", B_DELETE},          {"replace", B_REPLACE},            {"APPEND", B_APPEND},
+    {"APPEND_STRICT", B_APPEND_STRICT}, {"UPDATE", B_UPDATE},         {"DELETE", B_DELETE},
+    {"REPLACE", B_REPLACE},
+};
+
+/* One entity of the request. */
+typedef struct item {
+    ngsi_entity *e;   /* NULL for a pattern */
+    bool typed;       /* the request named the type: failures say "id/type" */
+    char *id_pattern; /* delete by query */
+    char *type_pattern;
+} item;
+
+typedef struct batch {
+    enum batch_action action;
+    item *items;
+    size_t n;
+    /* outcome */
+    size_t n_ok, n_missing, n_failed;
+    ngsi_buf missing; /* "do not exist: ..." */
+    ngsi_buf exist;   /* "... already exist: ..." */
+} batch;
+
+static void batch_clear(batch *b)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        ngsi_entity_free(b->items[i].e);
+        free(b->items[i].id_pattern);
+        free(b->items[i].type_pattern);
+    }
+    free(b->items);
+    ngsi_buf_free(&b->missing);
+    ngsi_buf_free(&b->exist);
+}
+
+/* ----------------------------------------------------------- parsing */
+
+static int parse_action(const json_t *v, enum batch_action *out, ngsi_error *err)
+{
+    for (size_t i = 0; json_is_string(v) && i < sizeof ACTIONS / sizeof *ACTIONS; i++)
+        if (strcmp(json_string_value(v), ACTIONS[i].name) == 0) {
+            *out = ACTIONS[i].action;
+            return 0;
+        }
+    return ngsi_bad_request(err, "invalid update action type: right ones are: append, "
+                                 "appendStric, delete, replace, update");
+}
+
+static int check_regex(const json_t *v, const char *what, ngsi_error *err)
+{
+    regex_t re;
+    if (!json_is_string(v))
+        return ngsi_bad_request(err, "Invalid JSON type for entity %s", what);
+    if (regcomp(&re, json_string_value(v), REG_EXTENDED | REG_NOSUB) != 0)
+        return ngsi_bad_request(err, "Invalid regex for entity %s", what);
+    regfree(&re);
+    return 0;
+}
+
+/* An entity given by idPattern: only a selector, only for delete. */
+static int parse_pattern(const json_t *o, enum batch_action action, item *it, ngsi_error *err)
+{
+    json_t *idp = json_object_get(o, "idPattern"), *tp = json_object_get(o, "typePattern");
+    json_t *type = json_object_get(o, "type");
+    if (action != B_DELETE)
+        return ngsi_bad_request(err, "idPattern is only allowed with actionType delete");
+    if (check_regex(idp, "idPattern", err) < 0 || (tp && check_regex(tp, "typePattern", err) < 0))
+        return -1;
+    if (type != NULL && !json_is_string(type))
+        return ngsi_bad_request(err, "Invalid JSON type for entity type");
+    if (type != NULL && ngsi_check_name(json_string_value(type), NGSI_F_ENTITY_TYPE, err) < 0)
+        return -1;
+    if (type != NULL && tp != NULL)
+        return ngsi_bad_request(err, "Incompatible parameters: type, typePattern");
+    it->id_pattern = strdup(json_string_value(idp));
+    if (tp != NULL) {
+        it->type_pattern = strdup(json_string_value(tp));
+    } else if (type != NULL) {
+        /* an exact type: anchored into a pattern when the query is built */
+        it->type_pattern = strdup(json_string_value(type));
+        it->typed = true;
+    }
+    return 0;
+}
+
+static int parse_item(call *c, const json_t *o, enum batch_action action, item *it,
+                      ngsi_error *err)
+{
+    if (!json_is_object(o))
+        return ngsi_bad_request(err, "entity is not a JSON object");
+    bool has_id = json_object_get(o, "id") != NULL;
+    bool has_pattern = json_object_get(o, "idPattern") != NULL;
+    if (has_id && has_pattern)
+        return ngsi_bad_request(err, "both /id/ and /idPattern/ present");
+    if (!has_id && !has_pattern)
+        return ngsi_bad_request(err, "nor /id/ nor /idPattern/ present");
+    if (has_pattern)
+        return parse_pattern(o, action, it, err);
+    it->typed = json_object_get(o, "type") != NULL;
+    it->e = ngsi_entity_parse(o, call_input(c), err);
+    if (it->e == NULL)
+        return -1;
+    it->e->service_path = strdup(c->paths.path[0]);
+    return 0;
+}
+
+static int parse_entities(call *c, const json_t *arr, batch *b, ngsi_error *err)
+{
+    if (!json_is_array(arr))
+        return ngsi_bad_request(err, "not a JSON array");
+    if (json_array_size(arr) == 0)
+        return ngsi_bad_request(err, "empty entities vector");
+    b->items = calloc(json_array_size(arr), sizeof *b->items);
+    if (b->items == NULL)
+        abort();
+    for (size_t i = 0; i < json_array_size(arr); i++) {
+        b->n++;
+        if (parse_item(c, json_array_get(arr, i), b->action, &b->items[i], err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int parse_batch(call *c, const json_t *body, batch *b, ngsi_error *err)
+{
+    if (!json_is_object(body))
+        return ngsi_fail(err, 400, "ParseError", NGSI_TXT_PARSE_ERROR);
+    if (json_object_size(body) == 0)
+        return ngsi_bad_request(err, NGSI_TXT_EMPTY_PAYLOAD);
+    if (json_object_get(body, "entities") == NULL)
+        return ngsi_bad_request(err, "Invalid JSON payload, mandatory field /entities/ not found");
+    if (json_object_get(body, "actionType") == NULL)
+        return ngsi_bad_request(err, "Invalid JSON payload, mandatory field /actionType/ not "
+                                     "found");
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)body, key, v) {
+        if (strcmp(key, "actionType") == 0) {
+            if (parse_action(v, &b->action, err) < 0)
+                return -1;
+        } else if (strcmp(key, "entities") != 0) {
+            return ngsi_bad_request(err, "Unrecognized field in JSON payload: /%s/", key);
+        }
+    }
+    return parse_entities(c, json_object_get(body, "entities"), b, err);
+}
+
+/* --------------------------------------------------------- outcomes */
+
+static void entity_label(ngsi_buf *out, const item *it)
+{
+    ngsi_buf_puts(out, it->e->id);
+    if (it->typed)
+        ngsi_buf_printf(out, "/%s", it->e->type);
+}
+
+/* Orion writes the first entry "E - [entity itself]" and later ones
+ * "E [entity itself]", without the dash. */
+static void note_missing_entity(batch *b, const item *it)
+{
+    bool first = b->missing.len == 0;
+    ngsi_buf_puts(&b->missing, first ? "do not exist: " : ", ");
+    entity_label(&b->missing, it);
+    ngsi_buf_puts(&b->missing, first ? " - [entity itself]" : " [entity itself]");
+    b->n_missing++;
+}
+
+static void note_attrs(batch *b, const item *it, const ngsi_buf *names, bool missing)
+{
+    ngsi_buf *out = missing ? &b->missing : &b->exist;
+    const char *head =
+        missing ? "do not exist: " : "one or more of the attributes in the request already exist: ";
+    ngsi_buf_puts(out, out->len ? ", " : head);
+    entity_label(out, it);
+    ngsi_buf_printf(out, " - [ %s ]", names->data);
+    b->n_failed++;
+}
+
+static int batch_result(call *c, batch *b, ngsi_error *err)
+{
+    if (b->n_missing + b->n_failed == 0) {
+        reply_empty(c, 204);
+        return 0;
+    }
+    const ngsi_buf *text = b->missing.len ? &b->missing : &b->exist;
+    if (b->n_ok == 0 && b->n_failed == 0)
+        return ngsi_not_found(err, "%s", text->data);
+    return ngsi_fail(err, 422, b->n_ok ? "PartialUpdate" : "Unprocessable", "%s", text->data);
+}
+
+/* ------------------------------------------------------------- work */
+
+typedef struct run {
+    call *c;
+    batch *b;
+    store_bulk *bulk;
+    store_result stored;
+    json_t *touched; /* keys queued in the current bulk */
+} run;
+
+static char *key_of(const ngsi_entity *e)
+{
+    ngsi_buf k = {0};
+    ngsi_buf_printf(&k, "%s\x1f%s", e->id, e->type);
+    return ngsi_buf_steal(&k);
+}
+
+static ngsi_entity *find_stored(run *r, const ngsi_entity *e)
+{
+    for (size_t i = 0; i < r->stored.n; i++)
+        if (strcmp(r->stored.items[i]->id, e->id) == 0 &&
+            strcmp(r->stored.items[i]->type, e->type) == 0)
+            return r->stored.items[i];
+    return NULL;
+}
+
+/* Read the stored state of items [from, n) with one query. */
+static int load(run *r, size_t from, ngsi_error *err)
+{
+    const ngsi_entity **keys = calloc(r->b->n + 1, sizeof *keys);
+    size_t n = 0;
+    for (size_t i = from; i < r->b->n; i++)
+        if (r->b->items[i].e != NULL)
+            keys[n++] = r->b->items[i].e;
+    store_result_clear(&r->stored);
+    int rc = n ? store_entity_get_many(r->c->b->store, r->c->tenant, keys, n, &r->stored, err) : 0;
+    free(keys);
+    return rc;
+}
+
+/* Send what is queued and start a new bulk. */
+static int flush(run *r, ngsi_error *err)
+{
+    int rc = store_bulk_execute(r->bulk, err);
+    store_bulk_free(r->bulk);
+    r->bulk = store_bulk_new(r->c->b->store, r->c->tenant);
+    json_object_clear(r->touched);
+    return rc;
+}
+
+static void stamp_new(ngsi_entity *e, double now)
+{
+    e->cre_date = e->mod_date = now;
+    for (size_t i = 0; i < e->nattrs; i++)
+        e->attrs[i].cre_date = e->attrs[i].mod_date = now;
+}
+
+/* Plan attribute changes of one stored entity and queue them. */
+static int queue_attrs(run *r, item *it, const ngsi_entity *stored, enum store_attrs_mode mode,
+                       ngsi_error *err)
+{
+    store_update u;
+    ngsi_buf failed = {0};
+    bool override_md = (r->c->options & OPT_OVERRIDE_METADATA) != 0;
+    ngsi_attr *set = store_plan_attrs(stored, it->e, mode, override_md, ngsi_now(), &u, &failed);
+    u.correlator = r->c->correlator;
+    int rc = store_update_changes(&u) ? store_bulk_update(r->bulk, &u, err) : 0;
+    if (rc == 0 && u.nset > 0)
+        r->b->n_ok++;
+    if (rc == 0 && failed.len > 0)
+        note_attrs(r->b, it, &failed, mode == STORE_ATTRS_UPDATE);
+    ngsi_buf_free(&failed);
+    free(set);
+    return rc;
+}
+
+/* delete with attributes removes those attributes; without, the entity. */
+static int queue_delete(run *r, item *it, const ngsi_entity *stored, ngsi_error *err)
+{
+    if (it->e->nattrs == 0) {
+        r->b->n_ok++;
+        return store_bulk_delete(r->bulk, stored, err);
+    }
+    const char **unset = calloc(it->e->nattrs, sizeof *unset);
+    ngsi_buf failed = {0};
+    size_t n = 0;
+    for (size_t i = 0; i < it->e->nattrs; i++) {
+        const char *name = it->e->attrs[i].name;
+        if (ngsi_entity_find(stored, name) != NULL)
+            unset[n++] = name;
+        else
+            ngsi_buf_printf(&failed, "%s%s", failed.len ? ", " : "", name);
+    }
+    store_update u = {.key = stored, .unset = unset, .nunset = n, .mod_date = ngsi_now(),
+                      .correlator = r->c->correlator};
+    int rc = n > 0 ? store_bulk_update(r->bulk, &u, err) : 0;
+    if (rc == 0 && n > 0)
+        r->b->n_ok++;
+    if (rc == 0 && failed.len > 0)
+        note_attrs(r->b, it, &failed, true);
+    ngsi_buf_free(&failed);
+    free(unset);
+    return rc;
+}
+
+static int queue_create(run *r, item *it, ngsi_error *err)
+{
+    stamp_new(it->e, ngsi_now());
+    r->b->n_ok++;
+    return store_bulk_create(r->bulk, it->e, err);
+}
+
+static int queue_item(run *r, item *it, ngsi_error *err)
+{
+    const ngsi_entity *stored = find_stored(r, it->e);
+    switch (r->b->action) {
+    case B_APPEND:
+        return stored ? queue_attrs(r, it, stored, STORE_ATTRS_UPSERT, err)
+                      : queue_create(r, it, err);
+    case B_APPEND_STRICT:
+        return stored ? queue_attrs(r, it, stored, STORE_ATTRS_APPEND_STRICT, err)
+                      : queue_create(r, it, err);
+    default:
+        break;
+    }
+    if (stored == NULL) {
+        note_missing_entity(r->b, it);
+        return 0;
+    }
+    if (r->b->action == B_DELETE)
+        return queue_delete(r, it, stored, err);
+    return queue_attrs(r, it, stored,
+                       r->b->action == B_UPDATE ? STORE_ATTRS_UPDATE : STORE_ATTRS_REPLACE, err);
+}
+
+static int delete_pattern(run *r, const item *it, ngsi_error *err)
+{
+    store_query q = {.id_pattern = it->id_pattern, .type_pattern = it->type_pattern,
+                     .paths = &r->c->paths};
+    char *anchored = NULL;
+    if (it->typed) { /* an exact type given with idPattern */
+        ngsi_buf a = {0};
+        ngsi_buf_puts(&a, "^");
+        for (const char *p = it->type_pattern; *p; p++) /* types have no regex metachars */
+            ngsi_buf_printf(&a, strchr(".^$|()[]{}*+?\\", *p) ? "\\%c" : "%c", *p);
+        ngsi_buf_puts(&a, "$");
+        q.type_pattern = anchored = ngsi_buf_steal(&a);
+    }
+    long long n = store_entity_delete_where(r->c->b->store, r->c->tenant, &q, err);
+    free(anchored);
+    if (n > 0)
+        r->b->n_ok++;
+    return n < 0 ? -1 : 0;
+}
+
+static int run_items(run *r, ngsi_error *err)
+{
+    for (size_t i = 0; i < r->b->n; i++) {
+        item *it = &r->b->items[i];
+        if (it->e == NULL) {
+            if (flush(r, err) < 0 || delete_pattern(r, it, err) < 0 || load(r, i + 1, err) < 0)
+                return -1;
+            continue;
+        }
+        char *key = key_of(it->e);
+        bool again = json_object_get(r->touched, key) != NULL;
+        if (again && (flush(r, err) < 0 || load(r, i, err) < 0)) {
+            free(key);
+            return -1;
+        }
+        json_object_set_new(r->touched, key, json_true());
+        free(key);
+        if (queue_item(r, it, err) < 0)
+            return -1;
+    }
+    return store_bulk_execute(r->bulk, err);
+}
+
+int h_op_update(call *c, ngsi_error *err)
+{
+    batch b = {0};
+    json_t *body = call_json_body(c, err);
+    if (body == NULL)
+        return -1;
+    int rc = parse_batch(c, body, &b, err);
+    json_decref(body);
+    if (rc == 0) {
+        run r = {.c = c, .b = &b, .touched = json_object()};
+        r.bulk = store_bulk_new(c->b->store, c->tenant);
+        rc = load(&r, 0, err);
+        if (rc == 0)
+            rc = run_items(&r, err);
+        store_bulk_free(r.bulk);
+        store_result_clear(&r.stored);
+        json_decref(r.touched);
+    }
+    if (rc == 0)
+        rc = batch_result(c, &b, err);
+    batch_clear(&b);
+    return rc;
+}
