@@ -153,6 +153,7 @@ int h_value_get(call *c, ngsi_error *err);
 int h_value_put(call *c, ngsi_error *err);
 int h_types_list(call *c, ngsi_error *err);
 int h_op_update(call *c, ngsi_error *err);
+int h_op_query(call *c, ngsi_error *err);
 int h_type_get(call *c, ngsi_error *err);
 
 /* --- entity helpers shared by handlers (h_entities.c) --- */

@@ -25,9 +25,15 @@ static const struct {
     const char *name;
     enum batch_action action;
 } ACTIONS[] = {
-    {"append", B_APPEND},          {"appendStrict", B_APPEND_STRICT}, {"update", B_UPDATE},
-    {"delete", B_DELETE},          {"replace", B_REPLACE},            {"APPEND", B_APPEND},
-    {"APPEND_STRICT", B_APPEND_STRICT}, {"UPDATE", B_UPDATE},         {"DELETE", B_DELETE},
+    {"append", B_APPEND},
+    {"appendStrict", B_APPEND_STRICT},
+    {"update", B_UPDATE},
+    {"delete", B_DELETE},
+    {"replace", B_REPLACE},
+    {"APPEND", B_APPEND},
+    {"APPEND_STRICT", B_APPEND_STRICT},
+    {"UPDATE", B_UPDATE},
+    {"DELETE", B_DELETE},
     {"REPLACE", B_REPLACE},
 };
 
@@ -111,8 +117,7 @@ static int parse_pattern(const json_t *o, enum batch_action action, item *it, ng
     return 0;
 }
 
-static int parse_item(call *c, const json_t *o, enum batch_action action, item *it,
-                      ngsi_error *err)
+static int parse_item(call *c, const json_t *o, enum batch_action action, item *it, ngsi_error *err)
 {
     if (!json_is_object(o))
         return ngsi_bad_request(err, "entity is not a JSON object");
@@ -162,7 +167,8 @@ static int parse_batch(call *c, const json_t *body, batch *b, ngsi_error *err)
                                      "found");
     const char *key;
     json_t *v;
-    json_object_foreach((json_t *)body, key, v) {
+    json_object_foreach((json_t *)body, key, v)
+    {
         if (strcmp(key, "actionType") == 0) {
             if (parse_action(v, &b->action, err) < 0)
                 return -1;
@@ -309,7 +315,10 @@ static int queue_delete(run *r, item *it, const ngsi_entity *stored, ngsi_error 
         else
             ngsi_buf_printf(&failed, "%s%s", failed.len ? ", " : "", name);
     }
-    store_update u = {.key = stored, .unset = unset, .nunset = n, .mod_date = ngsi_now(),
+    store_update u = {.key = stored,
+                      .unset = unset,
+                      .nunset = n,
+                      .mod_date = ngsi_now(),
                       .correlator = r->c->correlator};
     int rc = n > 0 ? store_bulk_update(r->bulk, &u, err) : 0;
     if (rc == 0 && n > 0)
@@ -353,8 +362,8 @@ static int queue_item(run *r, item *it, ngsi_error *err)
 
 static int delete_pattern(run *r, const item *it, ngsi_error *err)
 {
-    store_query q = {.id_pattern = it->id_pattern, .type_pattern = it->type_pattern,
-                     .paths = &r->c->paths};
+    store_query q = {
+        .id_pattern = it->id_pattern, .type_pattern = it->type_pattern, .paths = &r->c->paths};
     char *anchored = NULL;
     if (it->typed) { /* an exact type given with idPattern */
         ngsi_buf a = {0};

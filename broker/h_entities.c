@@ -7,7 +7,6 @@
  */
 #include "broker_private.h"
 
-#include <regex.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,99 +43,6 @@ int call_save(call *c, store_update *u, ngsi_error *err)
 static void set_location(call *c, const ngsi_entity *e)
 {
     snprintf(c->location, sizeof c->location, "/v2/entities/%s?type=%s", e->id, e->type);
-}
-
-/* --------------------------------------------------------- GET list */
-
-static int check_pattern(const char *pattern, const char *what, ngsi_error *err)
-{
-    regex_t re;
-    if (pattern == NULL)
-        return 0;
-    if (regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB) != 0)
-        return ngsi_bad_request(err, "Invalid regex for entity %s", what);
-    regfree(&re);
-    return 0;
-}
-
-typedef struct list_params {
-    ngsi_list ids, types, attrs, metadata;
-    store_query q;
-} list_params;
-
-static void list_params_clear(list_params *p)
-{
-    ngsi_list_clear(&p->ids);
-    ngsi_list_clear(&p->types);
-    ngsi_list_clear(&p->attrs);
-    ngsi_list_clear(&p->metadata);
-}
-
-static int read_list_params(call *c, list_params *p, ngsi_error *err)
-{
-    const char *id_pattern = call_arg(c, "idPattern");
-    const char *type_pattern = call_arg(c, "typePattern");
-    static const char *const later[] = {"q", "mq", "georel", "geometry", "coords", "orderBy"};
-    for (size_t i = 0; i < sizeof later / sizeof *later; i++)
-        if (call_arg(c, later[i]) != NULL)
-            return ngsi_fail(err, 501, "NotImplemented", "URI param /%s/ is not supported yet",
-                             later[i]);
-    if (call_list_arg(c, "id", &p->ids, err) < 0 || call_list_arg(c, "type", &p->types, err) < 0 ||
-        call_list_arg(c, "attrs", &p->attrs, err) < 0 ||
-        call_list_arg(c, "metadata", &p->metadata, err) < 0)
-        return -1;
-    if (p->ids.n > 0 && id_pattern != NULL)
-        return ngsi_bad_request(err, "Incompatible parameters: id, IdPattern");
-    if (p->types.n > 0 && type_pattern != NULL)
-        return ngsi_bad_request(err, "Incompatible parameters: type, typePattern");
-    if (check_pattern(id_pattern, "idPattern", err) < 0 ||
-        check_pattern(type_pattern, "typePattern", err) < 0)
-        return -1;
-    p->q = (store_query){.ids = &p->ids,
-                         .id_pattern = id_pattern,
-                         .types = &p->types,
-                         .type_pattern = type_pattern,
-                         .paths = &c->paths,
-                         .count = (c->options & OPT_COUNT) != 0};
-    return call_paging(c, &p->q.offset, &p->q.limit, err);
-}
-
-/* In unique mode rows that render identically are sent once. */
-static bool seen_row(json_t *seen, json_t *row)
-{
-    char *key = ngsi_json_dumps(row);
-    bool dup = json_object_get(seen, key) != NULL;
-    if (!dup)
-        json_object_set_new(seen, key, json_true());
-    free(key);
-    return dup;
-}
-
-int h_entities_list(call *c, ngsi_error *err)
-{
-    list_params p = {0};
-    store_result r;
-    if (read_list_params(c, &p, err) < 0 ||
-        store_entity_query(c->b->store, c->tenant, &p.q, &r, err) < 0) {
-        list_params_clear(&p);
-        return -1;
-    }
-    ngsi_render_opts o = {.mode = call_render_mode(c), .attrs = &p.attrs, .metadata = &p.metadata};
-    json_t *out = json_array(), *seen = json_object();
-    for (size_t i = 0; i < r.n; i++) {
-        json_t *row = ngsi_entity_render(r.items[i], &o);
-        if (o.mode == NGSI_UNIQUE && seen_row(seen, row))
-            json_decref(row);
-        else
-            json_array_append_new(out, row);
-    }
-    json_decref(seen);
-    if (p.q.count)
-        c->total_count = r.total;
-    store_result_clear(&r);
-    list_params_clear(&p);
-    reply_json(c, 200, out);
-    return 0;
 }
 
 /* ----------------------------------------------------------- create */

@@ -181,7 +181,8 @@ static int body_selector(const json_t *o, store_selector *s, ngsi_error *err)
         return ngsi_bad_request(err, "entity is not a JSON object");
     const char *key;
     json_t *v;
-    json_object_foreach((json_t *)o, key, v) {
+    json_object_foreach((json_t *)o, key, v)
+    {
         if (strcmp(key, "id") && strcmp(key, "idPattern") && strcmp(key, "type") &&
             strcmp(key, "typePattern"))
             return ngsi_bad_request(err, "no attributes allowed in Entity in this payload");
@@ -279,7 +280,8 @@ static int query_from_body(const json_t *body, query_ctx *x, ngsi_error *err)
         return ngsi_fail(err, 400, "ParseError", NGSI_TXT_PARSE_ERROR);
     if (json_object_size(body) == 0)
         return ngsi_bad_request(err, NGSI_TXT_EMPTY_PAYLOAD);
-    json_object_foreach((json_t *)body, key, v) {
+    json_object_foreach((json_t *)body, key, v)
+    {
         int rc = 0;
         if (strcmp(key, "entities") == 0)
             rc = body_entities(v, x, err);
@@ -321,8 +323,8 @@ static int run_and_reply(call *c, query_ctx *x, ngsi_error *err)
         call_paging(c, &x->sq.offset, &x->sq.limit, err) < 0 ||
         store_entity_query(c->b->store, c->tenant, &x->sq, &r, err) < 0)
         return -1;
-    ngsi_render_opts o = {.mode = call_render_mode(c), .attrs = &x->attrs,
-                          .metadata = &x->metadata};
+    ngsi_render_opts o = {
+        .mode = call_render_mode(c), .attrs = &x->attrs, .metadata = &x->metadata};
     json_t *out = json_array(), *seen = json_object();
     for (size_t i = 0; i < r.n; i++) {
         json_t *row = ngsi_entity_render(r.items[i], &o);

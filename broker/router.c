@@ -30,6 +30,7 @@ static const route ROUTES[] = {
     {"GET", "/v2/types", h_types_list, 0},
     {"GET", "/v2/types/{}", h_type_get, 0},
     {"POST", "/v2/op/update", h_op_update, ROUTE_WRITE},
+    {"POST", "/v2/op/query", h_op_query, 0},
 };
 
 #define NROUTES (sizeof ROUTES / sizeof *ROUTES)

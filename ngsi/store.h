@@ -100,16 +100,42 @@ int store_entity_update(store *s, const char *tenant, const store_update *u, ngs
 /* Delete the entity with key's id, type and path. 404 when absent. */
 int store_entity_delete(store *s, const char *tenant, const ngsi_entity *key, ngsi_error *err);
 
-/* A selection of entities, as GET /v2/entities takes it. */
+typedef struct q_expr q_expr;       /* ngsi/q.h */
+typedef struct geo_query geo_query; /* ngsi/geo.h */
+
+/* One orderBy key: an attribute, a builtin (id, type, dateCreated,
+ * dateModified, dateExpires, servicePath) or geo:distance (first only). */
+typedef struct store_order {
+    const char *name;
+    bool desc;
+} store_order;
+
+/* One entity selector of POST /v2/op/query: id or id_pattern, with type or
+ * type_pattern or neither. Strings are owned by whoever fills it. */
+typedef struct store_selector {
+    char *id, *id_pattern, *type, *type_pattern;
+} store_selector;
+
+/* A selection of entities, as GET /v2/entities and POST /v2/op/query take
+ * it. Every pointer is borrowed and may be NULL. */
 typedef struct store_query {
-    const ngsi_list *ids;   /* NULL: any */
-    const char *id_pattern; /* regex, NULL: any */
+    const store_selector *sel; /* any of these (OR), besides the fields below */
+    size_t nsel;
+    const ngsi_list *ids;
+    const char *id_pattern; /* regex */
     const ngsi_list *types;
     const char *type_pattern;
     const ngsi_paths *paths;
+    const q_expr *q;  /* on attribute values */
+    const q_expr *mq; /* on metadata values */
+    const geo_query *geo;
+    const store_order *order;
+    size_t norder;
     size_t offset;
     size_t limit;
-    bool count; /* fill total */
+    bool count;       /* fill total */
+    bool decide_in_c; /* push down only the selection; for tests that check
+                         both ways give the same result */
 } store_query;
 
 typedef struct store_result {

@@ -295,8 +295,29 @@ static void append_list_or_pattern(bson_t *filter, const char *field, const ngsi
     }
 }
 
+/* {"$or": [selector, ...]} for op/query's entities[]. */
+static void append_selectors(bson_t *filter, const store_selector *sel, size_t n)
+{
+    bson_t or, item;
+    char idx[16];
+    const char *k;
+    bson_append_array_begin(filter, "$or", -1, & or);
+    for (size_t i = 0; i < n; i++) {
+        ngsi_list id = {.n = 1, .item = (char **)&sel[i].id};
+        ngsi_list type = {.n = 1, .item = (char **)&sel[i].type};
+        bson_uint32_to_string((uint32_t)i, &k, idx, sizeof idx);
+        bson_append_document_begin(& or, k, -1, &item);
+        append_list_or_pattern(&item, "_id.id", sel[i].id ? &id : NULL, sel[i].id_pattern);
+        append_list_or_pattern(&item, "_id.type", sel[i].type ? &type : NULL, sel[i].type_pattern);
+        bson_append_document_end(& or, &item);
+    }
+    bson_append_array_end(filter, & or);
+}
+
 void store_query_filter(const store_query *q, double now, bson_t *filter)
 {
+    if (q->nsel > 0)
+        append_selectors(filter, q->sel, q->nsel);
     append_list_or_pattern(filter, "_id.id", q->ids, q->id_pattern);
     append_list_or_pattern(filter, "_id.type", q->types, q->type_pattern);
     if (q->paths != NULL)
@@ -322,58 +343,6 @@ long long store_count(store_conn *c, const bson_t *filter, ngsi_error *err)
     if (!ok)
         return store_fail(err, &e);
     return n;
-}
-
-static void query_options(const store_query *q, bson_t *opts)
-{
-    bson_t sort;
-    /* Creation order, with the primary key breaking ties so that pages never
-     * overlap or skip even when two entities share a creDate. */
-    bson_append_document_begin(opts, "sort", -1, &sort);
-    BSON_APPEND_INT32(&sort, "creDate", 1);
-    BSON_APPEND_INT32(&sort, "_id", 1);
-    bson_append_document_end(opts, &sort);
-    if (q->offset > 0)
-        BSON_APPEND_INT64(opts, "skip", (int64_t)q->offset);
-    BSON_APPEND_INT64(opts, "limit", (int64_t)q->limit);
-}
-
-static int fetch(store_conn *c, const bson_t *filter, const bson_t *opts, store_result *out,
-                 ngsi_error *err)
-{
-    const bson_t *doc;
-    bson_error_t e;
-    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(c->col, filter, opts, NULL);
-    while (mongoc_cursor_next(cur, &doc)) {
-        ngsi_entity *ent = store_bson_to_entity(doc);
-        if (ent != NULL)
-            store_result_push(out, ent);
-    }
-    bool failed = mongoc_cursor_error(cur, &e);
-    mongoc_cursor_destroy(cur);
-    return failed ? store_fail(err, &e) : 0;
-}
-
-int store_entity_query(store *s, const char *tenant, const store_query *q, store_result *out,
-                       ngsi_error *err)
-{
-    store_conn c;
-    bson_t filter = BSON_INITIALIZER, opts = BSON_INITIALIZER;
-    memset(out, 0, sizeof *out);
-    store_query_filter(q, ngsi_now(), &filter);
-    query_options(q, &opts);
-    store_acquire(s, tenant, STORE_COL_ENTITIES, &c);
-    int rc = 0;
-    if (q->count)
-        rc = (out->total = store_count(&c, &filter, err)) < 0 ? -1 : 0;
-    if (rc == 0 && q->limit > 0)
-        rc = fetch(&c, &filter, &opts, out, err);
-    store_release(s, &c);
-    bson_destroy(&filter);
-    bson_destroy(&opts);
-    if (rc < 0)
-        store_result_clear(out);
-    return rc;
 }
 
 void store_result_push(store_result *r, ngsi_entity *ent)

@@ -30,7 +30,7 @@ static void order_field(const char *name, char *out, size_t n)
     static const struct {
         const char *name, *field;
     } BUILTIN[] = {
-        {"id", "_id.id"},           {"type", "_id.type"},       {"servicePath", "_id.servicePath"},
+        {"id", "_id.id"},           {"type", "_id.type"},        {"servicePath", "_id.servicePath"},
         {"dateCreated", "creDate"}, {"dateModified", "modDate"}, {"dateExpires", "expDate"},
     };
     for (size_t i = 0; i < sizeof BUILTIN / sizeof *BUILTIN; i++)
