@@ -160,7 +160,11 @@ static void index_spec(bson_t *arr, const char *idx, const char *name, const cha
 
 void store_ensure_indexes(store *s, store_conn *c, const char *tenant)
 {
+    /* Orion's recommended key index serves path-scoped lists; the id-first
+     * one serves reads by id across all paths (GET /v2/entities/{id}). */
     static const char *const key[] = {"_id.servicePath", "_id.id", "_id.type", NULL};
+    static const char *const byid[] = {"_id.id", "_id.type", "_id.servicePath", NULL};
+    static const char *const box[] = {"location.bbox.latMin", "location.bbox.latMax", NULL};
     static const char *const cre[] = {"creDate", NULL};
     static const char *const exp[] = {"expDate", NULL};
     char db[STORE_DB_NAME_MAX];
@@ -172,6 +176,8 @@ void store_ensure_indexes(store *s, store_conn *c, const char *tenant)
     index_spec(&arr, "0", "_id.servicePath_1__id.id_1__id.type_1", key);
     index_spec(&arr, "1", "creDate_1", cre);
     index_spec(&arr, "2", "expDate_1", exp);
+    index_spec(&arr, "3", "_id.id_1__id.type_1__id.servicePath_1", byid);
+    index_spec(&arr, "4", "location.bbox.latMin_1_location.bbox.latMax_1", box);
     bson_append_array_end(&cmd, &arr);
     /* A failure here costs speed, not correctness; the next write retries. */
     if (!mongoc_collection_write_command_with_opts(c->col, &cmd, NULL, NULL, NULL)) {

@@ -84,29 +84,55 @@ static void append_geo(const geo_query *g, bson_t *doc)
         store_bson_append_bbox_filter(doc, &box);
 }
 
-/* The filter: selection, then q, mq and geo each in its own $and item so
- * that their operators cannot collide. *exact tells whether it decides the
- * whole query. */
+/* Move the items of part's "$and" array (what q_to_bson writes) into the
+ * array being built; *n counts items. */
+static void splice_and(const bson_t *part, bson_t *and, uint32_t *n)
+{
+    bson_iter_t it, items;
+    char idx[16];
+    const char *k;
+    if (!bson_iter_init_find(&it, part, "$and") || !bson_iter_recurse(&it, &items))
+        return;
+    while (bson_iter_next(&items)) {
+        bson_uint32_to_string((*n)++, &k, idx, sizeof idx);
+        bson_append_iter(and, k, -1, &items);
+    }
+}
+
+/* The filter: selection, then q, mq and geo as the items of one flat $and,
+ * so their operators cannot collide and the database is not handed empty
+ * clauses to evaluate for every document. *exact tells whether it decides
+ * the whole query. */
 static void build_filter(const store_query *q, bson_t *filter, bool *exact)
 {
-    bson_t and, item;
-    bool qx = true, mqx = true;
+    bson_t and, qpart = BSON_INITIALIZER, mqpart = BSON_INITIALIZER, geo = BSON_INITIALIZER;
+    bool qx = true, mqx = true, pushed = !q->decide_in_c;
+    uint32_t n = 0;
+    char idx[16];
+    const char *k;
     store_query_filter(q, ngsi_now(), filter);
-    bson_append_array_begin(filter, "$and", -1, &and);
-    bson_append_document_begin(&and, "0", -1, &item);
-    if (q->q != NULL && !q->decide_in_c)
-        q_to_bson(q->q, &item, &qx);
-    bson_append_document_end(&and, &item);
-    bson_append_document_begin(&and, "1", -1, &item);
-    if (q->mq != NULL && !q->decide_in_c)
-        q_to_bson(q->mq, &item, &mqx);
-    bson_append_document_end(&and, &item);
-    bson_append_document_begin(&and, "2", -1, &item);
-    if (q->geo != NULL && !q->decide_in_c)
-        append_geo(q->geo, &item);
-    bson_append_document_end(&and, &item);
-    bson_append_array_end(filter, &and);
-    *exact = qx && mqx && q->geo == NULL && !q->decide_in_c;
+    if (q->q != NULL && pushed)
+        q_to_bson(q->q, &qpart, &qx);
+    if (q->mq != NULL && pushed)
+        q_to_bson(q->mq, &mqpart, &mqx);
+    if (q->geo != NULL && pushed)
+        append_geo(q->geo, &geo);
+    bson_t tmp = BSON_INITIALIZER;
+    bson_append_array_begin(&tmp, "$and", -1, &and);
+    splice_and(&qpart, &and, &n);
+    splice_and(&mqpart, &and, &n);
+    if (!bson_empty(&geo)) {
+        bson_uint32_to_string(n++, &k, idx, sizeof idx);
+        bson_append_document(&and, k, -1, &geo);
+    }
+    bson_append_array_end(&tmp, &and);
+    if (n > 0)
+        bson_concat(filter, &tmp);
+    bson_destroy(&tmp);
+    bson_destroy(&qpart);
+    bson_destroy(&mqpart);
+    bson_destroy(&geo);
+    *exact = qx && mqx && q->geo == NULL && pushed;
 }
 
 /* Whether ent passes the parts of q decided in C; *dist gets its distance
