@@ -160,8 +160,23 @@ int h_type_get(call *c, ngsi_error *err);
 
 /* Load the entity named by the path's id and the type= parameter. */
 int call_load_entity(call *c, ngsi_entity **out, ngsi_error *err);
-/* Apply u, stamping it with the time and the request's correlator. */
+/* Apply u, stamping it with the time and the request's correlator; on
+ * success, report the change (broker_changed). */
 int call_save(call *c, store_update *u, ngsi_error *err);
+
+/* --- changes (changes.c): every successful entity write is reported here,
+ * once the database has it, with the entity before and after. --- */
+
+enum change_kind { CHANGE_CREATE, CHANGE_UPDATE, CHANGE_DELETE };
+
+typedef struct change {
+    enum change_kind kind;
+    const ngsi_entity *before; /* NULL on create */
+    const ngsi_entity *after;  /* NULL on delete */
+} change;
+
+/* Called on the request's thread; must not block on the network. */
+void broker_changed(call *c, const change *ch);
 /* attrs= and metadata= into o (lists owned by the caller). */
 int call_render_list_args(call *c, ngsi_list *attrs, ngsi_list *md, ngsi_render_opts *o,
                           ngsi_error *err);

@@ -224,13 +224,44 @@ static int batch_result(call *c, batch *b, ngsi_error *err)
 
 /* ------------------------------------------------------------- work */
 
+/* A change queued in the current bulk, reported once the bulk is written. */
+typedef struct pending {
+    change ch;
+    ngsi_entity *owned_after; /* freed after reporting */
+} pending;
+
 typedef struct run {
     call *c;
     batch *b;
     store_bulk *bulk;
     store_result stored;
     json_t *touched; /* keys queued in the current bulk */
+    pending *pending;
+    size_t npending;
 } run;
+
+static void add_pending(run *r, enum change_kind kind, const ngsi_entity *before,
+                        const ngsi_entity *after, ngsi_entity *owned_after)
+{
+    pending *p = realloc(r->pending, (r->npending + 1) * sizeof *p);
+    if (p == NULL)
+        abort();
+    r->pending = p;
+    r->pending[r->npending++] = (pending){
+        .ch = {.kind = kind, .before = before, .after = owned_after ? owned_after : after},
+        .owned_after = owned_after};
+}
+
+/* Report (when written) and forget the queued changes. */
+static void settle_pending(run *r, bool written)
+{
+    for (size_t i = 0; i < r->npending; i++) {
+        if (written)
+            broker_changed(r->c, &r->pending[i].ch);
+        ngsi_entity_free(r->pending[i].owned_after);
+    }
+    r->npending = 0;
+}
 
 static char *key_of(const ngsi_entity *e)
 {
@@ -262,10 +293,11 @@ static int load(run *r, size_t from, ngsi_error *err)
     return rc;
 }
 
-/* Send what is queued and start a new bulk. */
+/* Send what is queued, report it, and start a new bulk. */
 static int flush(run *r, ngsi_error *err)
 {
     int rc = store_bulk_execute(r->bulk, err);
+    settle_pending(r, rc == 0);
     store_bulk_free(r->bulk);
     r->bulk = store_bulk_new(r->c->b->store, r->c->tenant);
     json_object_clear(r->touched);
@@ -288,7 +320,10 @@ static int queue_attrs(run *r, item *it, const ngsi_entity *stored, enum store_a
     bool override_md = (r->c->options & OPT_OVERRIDE_METADATA) != 0;
     ngsi_attr *set = store_plan_attrs(stored, it->e, mode, override_md, ngsi_now(), &u, &failed);
     u.correlator = r->c->correlator;
-    int rc = store_update_changes(&u) ? store_bulk_update(r->bulk, &u, err) : 0;
+    bool changes = store_update_changes(&u);
+    int rc = changes ? store_bulk_update(r->bulk, &u, err) : 0;
+    if (rc == 0 && changes)
+        add_pending(r, CHANGE_UPDATE, stored, NULL, store_apply_update(&u));
     if (rc == 0 && u.nset > 0)
         r->b->n_ok++;
     if (rc == 0 && failed.len > 0)
@@ -303,6 +338,7 @@ static int queue_delete(run *r, item *it, const ngsi_entity *stored, ngsi_error 
 {
     if (it->e->nattrs == 0) {
         r->b->n_ok++;
+        add_pending(r, CHANGE_DELETE, stored, NULL, NULL);
         return store_bulk_delete(r->bulk, stored, err);
     }
     const char **unset = calloc(it->e->nattrs, sizeof *unset);
@@ -321,8 +357,10 @@ static int queue_delete(run *r, item *it, const ngsi_entity *stored, ngsi_error 
                       .mod_date = ngsi_now(),
                       .correlator = r->c->correlator};
     int rc = n > 0 ? store_bulk_update(r->bulk, &u, err) : 0;
-    if (rc == 0 && n > 0)
+    if (rc == 0 && n > 0) {
         r->b->n_ok++;
+        add_pending(r, CHANGE_UPDATE, stored, NULL, store_apply_update(&u));
+    }
     if (rc == 0 && failed.len > 0)
         note_attrs(r->b, it, &failed, true);
     ngsi_buf_free(&failed);
@@ -334,6 +372,7 @@ static int queue_create(run *r, item *it, ngsi_error *err)
 {
     stamp_new(it->e, ngsi_now());
     r->b->n_ok++;
+    add_pending(r, CHANGE_CREATE, NULL, it->e, NULL);
     return store_bulk_create(r->bulk, it->e, err);
 }
 
@@ -373,8 +412,12 @@ static int delete_pattern(run *r, const item *it, ngsi_error *err)
         ngsi_buf_puts(&a, "$");
         q.type_pattern = anchored = ngsi_buf_steal(&a);
     }
-    long long n = store_entity_delete_where(r->c->b->store, r->c->tenant, &q, err);
+    store_result gone;
+    long long n = store_entity_delete_where(r->c->b->store, r->c->tenant, &q, &gone, err);
     free(anchored);
+    for (long long i = 0; i < n; i++)
+        broker_changed(r->c, &(change){.kind = CHANGE_DELETE, .before = gone.items[i]});
+    store_result_clear(&gone);
     if (n > 0)
         r->b->n_ok++;
     return n < 0 ? -1 : 0;
@@ -400,7 +443,9 @@ static int run_items(run *r, ngsi_error *err)
         if (queue_item(r, it, err) < 0)
             return -1;
     }
-    return store_bulk_execute(r->bulk, err);
+    int rc = store_bulk_execute(r->bulk, err);
+    settle_pending(r, rc == 0);
+    return rc;
 }
 
 int h_op_update(call *c, ngsi_error *err)
@@ -417,6 +462,8 @@ int h_op_update(call *c, ngsi_error *err)
         rc = load(&r, 0, err);
         if (rc == 0)
             rc = run_items(&r, err);
+        settle_pending(&r, false); /* what an error left queued was not written */
+        free(r.pending);
         store_bulk_free(r.bulk);
         store_result_clear(&r.stored);
         json_decref(r.touched);

@@ -37,7 +37,12 @@ int call_save(call *c, store_update *u, ngsi_error *err)
     if (u->mod_date == 0)
         u->mod_date = ngsi_now();
     u->correlator = c->correlator;
-    return store_entity_update(c->b->store, c->tenant, u, err);
+    if (store_entity_update(c->b->store, c->tenant, u, err) < 0)
+        return -1;
+    ngsi_entity *after = store_apply_update(u);
+    broker_changed(c, &(change){.kind = CHANGE_UPDATE, .before = u->key, .after = after});
+    ngsi_entity_free(after);
+    return 0;
 }
 
 static void set_location(call *c, const ngsi_entity *e)
@@ -93,6 +98,8 @@ int h_entities_create(call *c, ngsi_error *err)
         rc = upsert_existing(c, e, err);
     }
     if (rc == 0) {
+        if (!upserted) /* an upsert reported its update through call_save */
+            broker_changed(c, &(change){.kind = CHANGE_CREATE, .after = e});
         set_location(c, e);
         reply_empty(c, upserted ? 204 : 201);
     }
@@ -147,8 +154,10 @@ int h_entity_delete(call *c, ngsi_error *err)
     int rc = call_load_entity(c, &e, err);
     if (rc == 0)
         rc = store_entity_delete(c->b->store, c->tenant, e, err);
-    if (rc == 0)
+    if (rc == 0) {
+        broker_changed(c, &(change){.kind = CHANGE_DELETE, .before = e});
         reply_empty(c, 204);
+    }
     ngsi_entity_free(e);
     return rc;
 }

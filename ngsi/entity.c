@@ -64,6 +64,44 @@ void ngsi_entity_free(ngsi_entity *e)
     free(e);
 }
 
+static char *dup_or_null(const char *s)
+{
+    char *p = s ? strdup(s) : NULL;
+    if (s != NULL && p == NULL)
+        abort();
+    return p;
+}
+
+void ngsi_attr_copy(ngsi_attr *out, const ngsi_attr *a)
+{
+    memset(out, 0, sizeof *out);
+    out->name = dup_or_null(a->name);
+    out->type = dup_or_null(a->type);
+    out->value = json_incref(a->value); /* values are never modified in place */
+    out->cre_date = a->cre_date;
+    out->mod_date = a->mod_date;
+    for (size_t i = 0; i < a->nmd; i++) {
+        ngsi_md *m = ngsi_attr_append_md(out);
+        m->name = dup_or_null(a->md[i].name);
+        m->type = dup_or_null(a->md[i].type);
+        m->value = json_incref(a->md[i].value);
+    }
+}
+
+ngsi_entity *ngsi_entity_copy(const ngsi_entity *e)
+{
+    ngsi_entity *c = ngsi_entity_new();
+    c->id = dup_or_null(e->id);
+    c->type = dup_or_null(e->type);
+    c->service_path = dup_or_null(e->service_path);
+    c->cre_date = e->cre_date;
+    c->mod_date = e->mod_date;
+    c->exp_date = e->exp_date;
+    for (size_t i = 0; i < e->nattrs; i++)
+        ngsi_attr_copy(ngsi_entity_append(c), &e->attrs[i]);
+    return c;
+}
+
 ngsi_attr *ngsi_entity_find(const ngsi_entity *e, const char *name)
 {
     for (size_t i = 0; i < e->nattrs; i++)

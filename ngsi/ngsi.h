@@ -148,6 +148,10 @@ typedef struct ngsi_entity {
 /* New empty entity; ngsi_entity_free releases it and everything inside. */
 ngsi_entity *ngsi_entity_new(void);
 void ngsi_entity_free(ngsi_entity *e);
+/* A deep copy of e (values shared by reference count). New entity. */
+ngsi_entity *ngsi_entity_copy(const ngsi_entity *e);
+/* A deep copy of attribute a into out (zeroed first). */
+void ngsi_attr_copy(ngsi_attr *out, const ngsi_attr *a);
 /* Borrowed pointer to the attribute called name, or NULL. */
 ngsi_attr *ngsi_entity_find(const ngsi_entity *e, const char *name);
 /* A new zeroed attribute at the end of e; borrowed, valid until the next

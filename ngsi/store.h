@@ -93,6 +93,9 @@ ngsi_attr *store_plan_attrs(const ngsi_entity *stored, ngsi_entity *incoming,
 void store_merge_attr(ngsi_attr *a, const ngsi_attr *old, bool override_md, double now);
 /* Whether u changes anything at all. */
 bool store_update_changes(const store_update *u);
+/* The entity as it is once u is applied to u->key: what subscriptions see
+ * as the new state. New entity. */
+ngsi_entity *store_apply_update(const store_update *u);
 
 /* Apply u. 404 NotFound when the entity is gone. */
 int store_entity_update(store *s, const char *tenant, const store_update *u, ngsi_error *err);
@@ -170,9 +173,9 @@ int store_bulk_execute(store_bulk *b, ngsi_error *err);
 void store_bulk_free(store_bulk *b);
 
 /* Delete every entity q selects (Tsunagi's delete by query); returns how
- * many, or -1. */
+ * many, or -1. The deleted entities go to *deleted (store_result_clear). */
 long long store_entity_delete_where(store *s, const char *tenant, const store_query *q,
-                                    ngsi_error *err);
+                                    store_result *deleted, ngsi_error *err);
 
 /* ----------------------------------------------------------------- types */
 

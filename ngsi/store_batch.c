@@ -9,6 +9,7 @@
  */
 #include "store_private.h"
 
+#include <stdint.h>
 #include <string.h>
 
 struct store_bulk {
@@ -144,21 +145,35 @@ void store_bulk_free(store_bulk *b)
     free(b);
 }
 
-long long store_entity_delete_where(store *s, const char *tenant, const store_query *q,
-                                    ngsi_error *err)
+/* Read every entity q selects, in pages, so the deletion can report them. */
+static int select_all(store *s, const char *tenant, const store_query *q, store_result *out,
+                      ngsi_error *err)
 {
-    store_conn c;
-    bson_t filter = BSON_INITIALIZER, reply;
-    bson_error_t e;
-    bson_iter_t it;
-    store_query_filter(q, ngsi_now(), &filter);
-    store_acquire(s, tenant, STORE_COL_ENTITIES, &c);
-    bool ok = mongoc_collection_delete_many(c.col, &filter, NULL, &reply, &e);
-    store_release(s, &c);
-    long long n = 0;
-    if (ok && bson_iter_init_find(&it, &reply, "deletedCount"))
-        n = bson_iter_as_int64(&it);
-    bson_destroy(&reply);
-    bson_destroy(&filter);
-    return ok ? n : store_fail(err, &e);
+    store_query all = *q;
+    all.offset = 0;
+    all.limit = SIZE_MAX / 2;
+    all.count = false;
+    return store_entity_query(s, tenant, &all, out, err);
+}
+
+long long store_entity_delete_where(store *s, const char *tenant, const store_query *q,
+                                    store_result *deleted, ngsi_error *err)
+{
+    if (select_all(s, tenant, q, deleted, err) < 0)
+        return -1;
+    if (deleted->n == 0)
+        return 0;
+    /* Delete exactly what was read, by primary key, in one bulk. */
+    store_bulk *b = store_bulk_new(s, tenant);
+    int rc = 0;
+    for (size_t i = 0; i < deleted->n && rc == 0; i++)
+        rc = store_bulk_delete(b, deleted->items[i], err);
+    if (rc == 0)
+        rc = store_bulk_execute(b, err);
+    store_bulk_free(b);
+    if (rc < 0) {
+        store_result_clear(deleted);
+        return -1;
+    }
+    return (long long)deleted->n;
 }

@@ -74,3 +74,25 @@ bool store_update_changes(const store_update *u)
 {
     return u->nset > 0 || u->nunset > 0 || u->expires != 0 || u->replace;
 }
+
+ngsi_entity *store_apply_update(const store_update *u)
+{
+    ngsi_entity *after = ngsi_entity_copy(u->key);
+    if (u->replace)
+        while (after->nattrs > 0)
+            ngsi_entity_remove(after, after->attrs[0].name);
+    for (size_t i = 0; i < u->nunset; i++)
+        ngsi_entity_remove(after, u->unset[i]);
+    for (size_t i = 0; i < u->nset; i++) {
+        ngsi_attr copy;
+        ngsi_attr_copy(&copy, &u->set[i]);
+        ngsi_entity_put(after, &copy);
+    }
+    if (u->expires > 0)
+        after->exp_date = u->exp_date;
+    else if (u->expires < 0)
+        after->exp_date = 0;
+    if (u->mod_date != 0)
+        after->mod_date = u->mod_date;
+    return after;
+}
