@@ -44,11 +44,22 @@ enum {
     ROUTE_TEXT_REPLY = 1 << 2 /* may answer text/plain (/value) */
 };
 
+/* What a route needs from the caller; decided by the auth module before
+ * the handler runs. Entity routes are further filtered per entity type. */
+enum route_perm {
+    PERM_NONE,          /* anyone: /version */
+    PERM_ENTITY_READ,   /* entities and types, per type class */
+    PERM_ENTITY_WRITE,  /* entities, per type class */
+    PERM_SUB_READ,      /* subscriptions */
+    PERM_SUB_WRITE,
+};
+
 typedef struct route {
     const char *method;
     const char *pattern; /* "/v2/entities/{}/attrs"; {} is one path segment */
     route_handler handler;
     unsigned flags;
+    enum route_perm perm;
 } route;
 
 /* What the Accept header allows. */

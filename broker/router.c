@@ -2,7 +2,7 @@
  * broker/router.c: the route table and path matching.
  *
  * The table is data, in the spirit of Redis's command table: method, path
- * pattern, handler and flags. Routes for one path are listed in the order
+ * pattern, handler, flags and the permission the route needs. Routes for one path are listed in the order
  * Orion's Allow header names their methods, so a 405 can build Allow by
  * walking the table.
  */
@@ -11,26 +11,26 @@
 #include <string.h>
 
 static const route ROUTES[] = {
-    {"GET", "/version", h_version, 0},
-    {"GET", "/v2", h_v2_root, 0},
-    {"GET", "/v2/entities", h_entities_list, 0},
-    {"POST", "/v2/entities", h_entities_create, ROUTE_WRITE},
-    {"GET", "/v2/entities/{}", h_entity_get, 0},
-    {"DELETE", "/v2/entities/{}", h_entity_delete, ROUTE_WRITE},
-    {"GET", "/v2/entities/{}/attrs", h_attrs_get, 0},
-    {"PATCH", "/v2/entities/{}/attrs", h_attrs_patch, ROUTE_WRITE},
-    {"POST", "/v2/entities/{}/attrs", h_attrs_post, ROUTE_WRITE},
-    {"PUT", "/v2/entities/{}/attrs", h_attrs_put, ROUTE_WRITE},
-    {"GET", "/v2/entities/{}/attrs/{}", h_attr_get, 0},
-    {"PUT", "/v2/entities/{}/attrs/{}", h_attr_put, ROUTE_WRITE},
-    {"DELETE", "/v2/entities/{}/attrs/{}", h_attr_delete, ROUTE_WRITE},
-    {"GET", "/v2/entities/{}/attrs/{}/value", h_value_get, ROUTE_TEXT_REPLY},
+    {"GET", "/version", h_version, 0, PERM_NONE},
+    {"GET", "/v2", h_v2_root, 0, PERM_NONE},
+    {"GET", "/v2/entities", h_entities_list, 0, PERM_ENTITY_READ},
+    {"POST", "/v2/entities", h_entities_create, ROUTE_WRITE, PERM_ENTITY_WRITE},
+    {"GET", "/v2/entities/{}", h_entity_get, 0, PERM_ENTITY_READ},
+    {"DELETE", "/v2/entities/{}", h_entity_delete, ROUTE_WRITE, PERM_ENTITY_WRITE},
+    {"GET", "/v2/entities/{}/attrs", h_attrs_get, 0, PERM_ENTITY_READ},
+    {"PATCH", "/v2/entities/{}/attrs", h_attrs_patch, ROUTE_WRITE, PERM_ENTITY_WRITE},
+    {"POST", "/v2/entities/{}/attrs", h_attrs_post, ROUTE_WRITE, PERM_ENTITY_WRITE},
+    {"PUT", "/v2/entities/{}/attrs", h_attrs_put, ROUTE_WRITE, PERM_ENTITY_WRITE},
+    {"GET", "/v2/entities/{}/attrs/{}", h_attr_get, 0, PERM_ENTITY_READ},
+    {"PUT", "/v2/entities/{}/attrs/{}", h_attr_put, ROUTE_WRITE, PERM_ENTITY_WRITE},
+    {"DELETE", "/v2/entities/{}/attrs/{}", h_attr_delete, ROUTE_WRITE, PERM_ENTITY_WRITE},
+    {"GET", "/v2/entities/{}/attrs/{}/value", h_value_get, ROUTE_TEXT_REPLY, PERM_ENTITY_READ},
     {"PUT", "/v2/entities/{}/attrs/{}/value", h_value_put,
-     ROUTE_WRITE | ROUTE_TEXT_BODY | ROUTE_TEXT_REPLY},
-    {"GET", "/v2/types", h_types_list, 0},
-    {"GET", "/v2/types/{}", h_type_get, 0},
-    {"POST", "/v2/op/update", h_op_update, ROUTE_WRITE},
-    {"POST", "/v2/op/query", h_op_query, 0},
+     ROUTE_WRITE | ROUTE_TEXT_BODY | ROUTE_TEXT_REPLY, PERM_ENTITY_WRITE},
+    {"GET", "/v2/types", h_types_list, 0, PERM_ENTITY_READ},
+    {"GET", "/v2/types/{}", h_type_get, 0, PERM_ENTITY_READ},
+    {"POST", "/v2/op/update", h_op_update, ROUTE_WRITE, PERM_ENTITY_WRITE},
+    {"POST", "/v2/op/query", h_op_query, 0, PERM_ENTITY_READ},
 };
 
 #define NROUTES (sizeof ROUTES / sizeof *ROUTES)
