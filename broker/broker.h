@@ -31,13 +31,15 @@ typedef struct broker_config {
     char db_uri[512]; /* MongoDB URI */
     char db_name[65]; /* database name prefix, Orion's "orion" */
     enum log_level log_level;
-    size_t max_body;    /* bytes; larger bodies get 413 */
-    int threads;        /* HTTP worker threads; 0: one per core */
-    int db_pool;        /* most MongoDB connections */
-    int conn_limit;     /* most concurrent HTTP connections */
-    int conn_timeout;   /* seconds an idle keep-alive connection lives */
-    int db_timeout_ms;  /* give up on the database after this long */
-    int purge_interval; /* seconds between expired-entity purges; 0 off */
+    size_t max_body;      /* bytes; larger bodies get 413 */
+    int threads;          /* HTTP worker threads; 0: one per core */
+    int db_pool;          /* most MongoDB connections */
+    int conn_limit;       /* most concurrent HTTP connections */
+    int conn_timeout;     /* seconds an idle keep-alive connection lives */
+    int db_timeout_ms;    /* give up on the database after this long */
+    int purge_interval;   /* seconds between expired-entity purges; 0 off */
+    char schema_dir[512]; /* JSON Schemas to load ($id keys); "" for none */
+    char schema_map[512]; /* JSON file: {"EntityType": "<schema $id>"} */
 } broker_config;
 
 /* Defaults, then environment (TSUNAGI_*), then command-line flags. On a bad

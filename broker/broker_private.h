@@ -13,6 +13,7 @@
 #include <pthread.h>
 
 #include "broker.h"
+#include "schemas/schema.h"
 
 /* /v2/entities/{id}/attrs/{name}/value has the most path parameters. */
 #define CALL_PARAMS_MAX 4
@@ -32,6 +33,8 @@ struct broker {
     pthread_cond_t purge_wake;
     bool stopping;
     bool purger_running;
+    schema_registry *schemas; /* NULL: no validation */
+    json_t *schema_types;     /* {"EntityType": "<$id>"} */
 };
 
 typedef struct call call;
@@ -47,10 +50,10 @@ enum {
 /* What a route needs from the caller; decided by the auth module before
  * the handler runs. Entity routes are further filtered per entity type. */
 enum route_perm {
-    PERM_NONE,          /* anyone: /version */
-    PERM_ENTITY_READ,   /* entities and types, per type class */
-    PERM_ENTITY_WRITE,  /* entities, per type class */
-    PERM_SUB_READ,      /* subscriptions */
+    PERM_NONE,         /* anyone: /version */
+    PERM_ENTITY_READ,  /* entities and types, per type class */
+    PERM_ENTITY_WRITE, /* entities, per type class */
+    PERM_SUB_READ,     /* subscriptions */
     PERM_SUB_WRITE,
 };
 
@@ -165,6 +168,8 @@ int h_value_put(call *c, ngsi_error *err);
 int h_types_list(call *c, ngsi_error *err);
 int h_op_update(call *c, ngsi_error *err);
 int h_op_query(call *c, ngsi_error *err);
+int h_schemas_list(call *c, ngsi_error *err);
+int h_schema_get(call *c, ngsi_error *err);
 int h_type_get(call *c, ngsi_error *err);
 
 /* --- entity helpers shared by handlers (h_entities.c) --- */
@@ -174,6 +179,17 @@ int call_load_entity(call *c, ngsi_entity **out, ngsi_error *err);
 /* Apply u, stamping it with the time and the request's correlator; on
  * success, report the change (broker_changed). */
 int call_save(call *c, store_update *u, ngsi_error *err);
+
+/* --- schemas (validate.c) --- */
+
+/* Load -schemaDir and -schemaMap into b; every mapped $id must exist. */
+int broker_schemas_load(broker *b, ngsi_error *err);
+void broker_schemas_free(broker *b);
+/* The $id of type's schema, or NULL. Borrowed. */
+const char *broker_schema_id(const broker *b, const char *type);
+/* 400 BadRequest listing the failing pointers when e (its keyValues form)
+ * does not match its type's schema; 0 when it matches or has none. */
+int call_validate_entity(call *c, const ngsi_entity *e, ngsi_error *err);
 
 /* --- changes (changes.c): every successful entity write is reported here,
  * once the database has it, with the entity before and after. --- */

@@ -55,6 +55,10 @@ static const option_spec OPTIONS[] = {
      "milliseconds to wait for an unreachable database before 503 (2000)"},
     {"expiryPurgeInterval", "TSUNAGI_PURGE_INTERVAL", OPT_INT, F(purge_interval), 0, 0, 86400,
      "seconds between purges of expired entities, 0 to disable (60)"},
+    {"schemaDir", "TSUNAGI_SCHEMA_DIR", OPT_STR, F(schema_dir), S(schema_dir), 0, 0,
+     "directory of JSON Schemas (*.json, each with an $id) (none)"},
+    {"schemaMap", "TSUNAGI_SCHEMA_MAP", OPT_STR, F(schema_map), S(schema_map), 0, 0,
+     "JSON file mapping entity types to schema $ids (none)"},
 };
 
 #define NOPTIONS (sizeof OPTIONS / sizeof *OPTIONS)

@@ -50,9 +50,10 @@ typedef struct batch {
     item *items;
     size_t n;
     /* outcome */
-    size_t n_ok, n_missing, n_failed;
+    size_t n_ok, n_missing, n_failed, n_invalid;
     ngsi_buf missing; /* "do not exist: ..." */
     ngsi_buf exist;   /* "... already exist: ..." */
+    ngsi_buf invalid; /* "do not match their schemas: ..." (Tsunagi) */
 } batch;
 
 static void batch_clear(batch *b)
@@ -65,6 +66,7 @@ static void batch_clear(batch *b)
     free(b->items);
     ngsi_buf_free(&b->missing);
     ngsi_buf_free(&b->exist);
+    ngsi_buf_free(&b->invalid);
 }
 
 /* ----------------------------------------------------------- parsing */
@@ -210,16 +212,46 @@ static void note_attrs(batch *b, const item *it, const ngsi_buf *names, bool mis
     b->n_failed++;
 }
 
+/* An entity refused by its type's schema; reason is the validation text. */
+static void note_invalid(batch *b, const item *it, const char *reason)
+{
+    ngsi_buf_puts(&b->invalid, b->invalid.len ? ", " : "do not match their schemas: ");
+    entity_label(&b->invalid, it);
+    ngsi_buf_printf(&b->invalid, " - [ %s ]", reason);
+    b->n_invalid++;
+}
+
+/* Orion's outcome: 404 when no entity existed, 422 Unprocessable when
+ * nothing changed, PartialUpdate when something did. Kinds of failure are
+ * joined with "; " (only schema failures add a second kind). */
 static int batch_result(call *c, batch *b, ngsi_error *err)
 {
-    if (b->n_missing + b->n_failed == 0) {
+    if (b->n_missing + b->n_failed + b->n_invalid == 0) {
         reply_empty(c, 204);
         return 0;
     }
-    const ngsi_buf *text = b->missing.len ? &b->missing : &b->exist;
-    if (b->n_ok == 0 && b->n_failed == 0)
-        return ngsi_not_found(err, "%s", text->data);
-    return ngsi_fail(err, 422, b->n_ok ? "PartialUpdate" : "Unprocessable", "%s", text->data);
+    ngsi_buf text = {0};
+    const ngsi_buf *parts[] = {&b->missing, &b->exist, &b->invalid};
+    for (size_t i = 0; i < 3; i++)
+        if (parts[i]->len > 0)
+            ngsi_buf_printf(&text, "%s%s", text.len ? "; " : "", parts[i]->data);
+    int rc;
+    if (b->n_ok == 0 && b->n_failed == 0 && b->n_invalid == 0)
+        rc = ngsi_not_found(err, "%s", text.data);
+    else
+        rc = ngsi_fail(err, 422, b->n_ok ? "PartialUpdate" : "Unprocessable", "%s", text.data);
+    ngsi_buf_free(&text);
+    return rc;
+}
+
+/* Check after against its type's schema; a refusal is noted, not fatal. */
+static bool valid_or_noted(call *c, batch *b, const item *it, const ngsi_entity *after)
+{
+    ngsi_error verr = {0};
+    if (call_validate_entity(c, after, &verr) == 0)
+        return true;
+    note_invalid(b, it, verr.description);
+    return false;
 }
 
 /* ------------------------------------------------------------- work */
@@ -321,9 +353,19 @@ static int queue_attrs(run *r, item *it, const ngsi_entity *stored, enum store_a
     ngsi_attr *set = store_plan_attrs(stored, it->e, mode, override_md, ngsi_now(), &u, &failed);
     u.correlator = r->c->correlator;
     bool changes = store_update_changes(&u);
+    ngsi_entity *after = changes ? store_apply_update(&u) : NULL;
+    if (after != NULL && !valid_or_noted(r->c, r->b, it, after)) {
+        ngsi_entity_free(after);
+        ngsi_buf_free(&failed);
+        free(set);
+        return 0;
+    }
     int rc = changes ? store_bulk_update(r->bulk, &u, err) : 0;
-    if (rc == 0 && changes)
-        add_pending(r, CHANGE_UPDATE, stored, NULL, store_apply_update(&u));
+    if (rc == 0 && changes) {
+        add_pending(r, CHANGE_UPDATE, stored, NULL, after);
+        after = NULL;
+    }
+    ngsi_entity_free(after);
     if (rc == 0 && u.nset > 0)
         r->b->n_ok++;
     if (rc == 0 && failed.len > 0)
@@ -356,11 +398,17 @@ static int queue_delete(run *r, item *it, const ngsi_entity *stored, ngsi_error 
                       .nunset = n,
                       .mod_date = ngsi_now(),
                       .correlator = r->c->correlator};
-    int rc = n > 0 ? store_bulk_update(r->bulk, &u, err) : 0;
-    if (rc == 0 && n > 0) {
-        r->b->n_ok++;
-        add_pending(r, CHANGE_UPDATE, stored, NULL, store_apply_update(&u));
+    ngsi_entity *after = n > 0 ? store_apply_update(&u) : NULL;
+    int rc = 0;
+    if (after != NULL && valid_or_noted(r->c, r->b, it, after)) {
+        rc = store_bulk_update(r->bulk, &u, err);
+        if (rc == 0) {
+            r->b->n_ok++;
+            add_pending(r, CHANGE_UPDATE, stored, NULL, after);
+            after = NULL;
+        }
     }
+    ngsi_entity_free(after);
     if (rc == 0 && failed.len > 0)
         note_attrs(r->b, it, &failed, true);
     ngsi_buf_free(&failed);
@@ -371,6 +419,8 @@ static int queue_delete(run *r, item *it, const ngsi_entity *stored, ngsi_error 
 static int queue_create(run *r, item *it, ngsi_error *err)
 {
     stamp_new(it->e, ngsi_now());
+    if (!valid_or_noted(r->c, r->b, it, it->e))
+        return 0;
     r->b->n_ok++;
     add_pending(r, CHANGE_CREATE, NULL, it->e, NULL);
     return store_bulk_create(r->bulk, it->e, err);

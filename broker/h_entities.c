@@ -37,12 +37,14 @@ int call_save(call *c, store_update *u, ngsi_error *err)
     if (u->mod_date == 0)
         u->mod_date = ngsi_now();
     u->correlator = c->correlator;
-    if (store_entity_update(c->b->store, c->tenant, u, err) < 0)
-        return -1;
     ngsi_entity *after = store_apply_update(u);
-    broker_changed(c, &(change){.kind = CHANGE_UPDATE, .before = u->key, .after = after});
+    int rc = call_validate_entity(c, after, err);
+    if (rc == 0)
+        rc = store_entity_update(c->b->store, c->tenant, u, err);
+    if (rc == 0)
+        broker_changed(c, &(change){.kind = CHANGE_UPDATE, .before = u->key, .after = after});
     ngsi_entity_free(after);
-    return 0;
+    return rc;
 }
 
 static void set_location(call *c, const ngsi_entity *e)
@@ -91,8 +93,19 @@ int h_entities_create(call *c, ngsi_error *err)
     stamp(e, ngsi_now());
     int rc = check_key_length(e, err);
     if (rc == 0)
+        rc = call_validate_entity(c, e, err);
+    if (rc == 0)
         rc = store_entity_create(c->b->store, c->tenant, e, err);
-    bool upserted = rc < 0 && err->status == 422 && (c->options & OPT_UPSERT);
+    /* An upsert of an existing entity is an update: it is validated as the
+     * entity will be after the merge, not as the request body alone. */
+    bool exists = rc < 0 && err->status == 422;
+    if (rc < 0 && err->status == 400 && (c->options & OPT_UPSERT)) {
+        ngsi_entity *stored = NULL;
+        exists =
+            store_entity_get(c->b->store, c->tenant, e->id, e->type, &c->paths, &stored, NULL) == 0;
+        ngsi_entity_free(stored);
+    }
+    bool upserted = exists && (c->options & OPT_UPSERT);
     if (upserted) {
         ngsi_error_clear(err);
         rc = upsert_existing(c, e, err);

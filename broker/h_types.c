@@ -58,9 +58,14 @@ int h_type_get(call *c, ngsi_error *err)
         store_types_clear(&t);
         return ngsi_not_found(err, "Entity type not found");
     }
-    reply_json(c, 200,
-               json_pack("{s:o,s:I}", "attrs", attrs_detail(t.items[0].attrs, detail), "count",
-                         (json_int_t)t.items[0].count));
+    json_t *out = json_pack("{s:o,s:I}", "attrs", attrs_detail(t.items[0].attrs, detail), "count",
+                            (json_int_t)t.items[0].count);
+    /* Tsunagi: the schema entities of this type must match, when the town
+     * has set one (its document is at /tsunagi/schemas/{type}). */
+    const char *schema_id = broker_schema_id(c->b, type);
+    if (schema_id != NULL)
+        json_object_set_new(out, "schema", json_string(schema_id));
+    reply_json(c, 200, out);
     store_types_clear(&t);
     return 0;
 }

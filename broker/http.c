@@ -302,10 +302,10 @@ broker *broker_start(const broker_config *cfg, store *st, ngsi_error *err)
     b->cfg = *cfg;
     b->store = st;
     b->started = ngsi_now();
-    if (cfg->bind[0] && resolve_bind(cfg->bind, cfg->port, &addr, &v6, err) < 0) {
-        free(b);
-        return NULL;
-    }
+    if (broker_schemas_load(b, err) < 0)
+        goto fail;
+    if (cfg->bind[0] && resolve_bind(cfg->bind, cfg->port, &addr, &v6, err) < 0)
+        goto fail;
     unsigned threads =
         cfg->threads > 0 ? (unsigned)cfg->threads : (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
     unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0);
@@ -316,14 +316,17 @@ broker *broker_start(const broker_config *cfg, store *st, ngsi_error *err)
         cfg->bind[0] ? MHD_OPTION_SOCK_ADDR : MHD_OPTION_END, &addr, MHD_OPTION_END);
     if (b->daemon == NULL) {
         ngsi_internal(err, "cannot listen on %s:%d", cfg->bind[0] ? cfg->bind : "*", cfg->port);
-        free(b);
-        return NULL;
+        goto fail;
     }
     pthread_mutex_init(&b->purge_lock, NULL);
     pthread_cond_init(&b->purge_wake, NULL);
     if (cfg->purge_interval > 0)
         b->purger_running = pthread_create(&b->purger, NULL, purge_loop, b) == 0;
     return b;
+fail:
+    broker_schemas_free(b);
+    free(b);
+    return NULL;
 }
 
 int broker_port(const broker *b)
@@ -343,6 +346,7 @@ void broker_stop(broker *b)
     if (b->purger_running)
         pthread_join(b->purger, NULL);
     MHD_stop_daemon(b->daemon);
+    broker_schemas_free(b);
     pthread_cond_destroy(&b->purge_wake);
     pthread_mutex_destroy(&b->purge_lock);
     free(b);

@@ -2,9 +2,8 @@
  * broker/router.c: the route table and path matching.
  *
  * The table is data, in the spirit of Redis's command table: method, path
- * pattern, handler, flags and the permission the route needs. Routes for one path are listed in the order
- * Orion's Allow header names their methods, so a 405 can build Allow by
- * walking the table.
+ * pattern, handler, flags and the permission the route needs. Routes for one path are listed in the
+ * order Orion's Allow header names their methods, so a 405 can build Allow by walking the table.
  */
 #include "broker_private.h"
 
@@ -31,6 +30,8 @@ static const route ROUTES[] = {
     {"GET", "/v2/types/{}", h_type_get, 0, PERM_ENTITY_READ},
     {"POST", "/v2/op/update", h_op_update, ROUTE_WRITE, PERM_ENTITY_WRITE},
     {"POST", "/v2/op/query", h_op_query, 0, PERM_ENTITY_READ},
+    {"GET", "/tsunagi/schemas", h_schemas_list, 0, PERM_NONE},
+    {"GET", "/tsunagi/schemas/{}", h_schema_get, 0, PERM_NONE},
 };
 
 #define NROUTES (sizeof ROUTES / sizeof *ROUTES)

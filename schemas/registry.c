@@ -270,6 +270,14 @@ const char *schema_registry_id(const schema_registry *reg, size_t i)
     return i < reg->ndocs ? reg->doc_ids[i] : NULL;
 }
 
+const json_t *schema_registry_document(const schema_registry *reg, const char *uri)
+{
+    for (size_t i = 0; i < reg->ndocs; i++)
+        if (strcmp(reg->doc_ids[i], uri) == 0)
+            return reg->docs[i];
+    return NULL;
+}
+
 void schema_registry_free(schema_registry *reg)
 {
     if (!reg)

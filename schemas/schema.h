@@ -125,6 +125,9 @@ const schema *schema_registry_get(const schema_registry *reg, const char *uri);
  * The string is borrowed from the registry. NULL when i is out of range. */
 size_t schema_registry_size(const schema_registry *reg);
 const char *schema_registry_id(const schema_registry *reg, size_t i);
+/* The document added under uri, as added (the registry's own copy; borrowed,
+ * read-only), or NULL. For serving schemas to clients. */
+const json_t *schema_registry_document(const schema_registry *reg, const char *uri);
 
 /* Validate `instance` against `s`. Returns 0 when the instance is valid and
  * 1 when it is not. With `res` non-NULL, every violation is collected in it

@@ -426,9 +426,43 @@ static bool broker_answers(ctx *c)
     return ok;
 }
 
-static int start_broker(ctx *c)
+/* Extra broker arguments from "# broker-args: ..." lines of the case file,
+ * with ${SRC} (the source tree) expanded; whitespace separates them. */
+static size_t extra_args(ctx *c, const char *text, char **argv, size_t max)
+{
+    size_t n = 0;
+    for (const char *l = text; l && *l && n < max;) {
+        const char *nl = strchr(l, '\n');
+        size_t len = nl ? (size_t)(nl - l) : strlen(l);
+        if (strncmp(l, "# broker-args:", 14) == 0) {
+            char *line = strndup(l + 14, len - 14);
+            char *args = expand(c, line);
+            for (char *t = strtok(args, " \t"); t && n < max; t = strtok(NULL, " \t"))
+                argv[n++] = strdup(t);
+            free(args);
+            free(line);
+        }
+        l = nl ? nl + 1 : NULL;
+    }
+    return n;
+}
+
+static int start_broker(ctx *c, const char *text)
 {
     char port[16];
+    char *argv[64] = {(char *)"tsunagi",
+                      "-port",
+                      port,
+                      "-dbURI",
+                      (char *)c->mongo_uri,
+                      "-db",
+                      c->db,
+                      "-logLevel",
+                      "INFO",
+                      "-expiryPurgeInterval",
+                      "1"};
+    size_t base = 11;
+    size_t extra = extra_args(c, text, argv + base, sizeof argv / sizeof *argv - base - 1);
     c->port = free_port();
     snprintf(port, sizeof port, "%d", c->port);
     c->pid = fork();
@@ -436,10 +470,11 @@ static int start_broker(ctx *c)
         int fd = open(c->log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
         dup2(fd, 2);
         dup2(fd, 1);
-        execl(c->broker_path, "tsunagi", "-port", port, "-dbURI", c->mongo_uri, "-db", c->db,
-              "-logLevel", "INFO", "-expiryPurgeInterval", "1", (char *)NULL);
+        execv(c->broker_path, argv);
         _exit(127);
     }
+    for (size_t i = base; i < base + extra; i++)
+        free(argv[i]);
     for (int i = 0; i < BROKER_START_S * 20; i++) {
         if (broker_answers(c))
             return 0;
@@ -556,7 +591,9 @@ static int run_file(ctx *c, const char *path)
     if (text == NULL)
         return fail(c, "cannot read: %s", strerror(errno));
     drop_databases(c);
-    int rc = start_broker(c);
+    const char *src = getenv("TSUNAGI_SOURCE_DIR");
+    set_var(c, "SRC", src ? src : ".");
+    int rc = start_broker(c, text);
     snprintf(port, sizeof port, "%d", c->port);
     set_var(c, "PORT", port);
     set_var(c, "DB", c->db);
