@@ -20,12 +20,18 @@ fail() { echo "FAIL: $*" >&2; cat "$dir/broker.log" >&2 || true; exit 1; }
 
 "$root/scripts/mongo" start "$dir" --port 0 >/dev/null 2>&1
 dbport=$(cat "$dir/mongo.port")
-bport=$(( (RANDOM % 20000) + 30000 ))
-"$broker" -port "$bport" -dbURI "mongodb://127.0.0.1:$dbport" -db outage -dbTimeout 500 \
-    -logLevel WARN >"$dir/broker.log" 2>&1 &
+# Port 0: the broker picks a free port and names it in its first log line.
+"$broker" -port 0 -dbURI "mongodb://127.0.0.1:$dbport" -db outage -dbTimeout 500 \
+    -logLevel INFO >"$dir/broker.log" 2>&1 &
 bpid=$!
+bport=""
+for _ in $(seq 300); do
+    bport=$(grep -m1 -o 'listening on port [0-9]*' "$dir/broker.log" | grep -o '[0-9]*$' || true)
+    [ -n "$bport" ] && break
+    sleep 0.1
+done
+[ -n "$bport" ] || fail "the broker did not start"
 url=http://127.0.0.1:$bport
-for _ in $(seq 100); do curl -fsS "$url/version" >/dev/null 2>&1 && break; sleep 0.1; done
 
 code=$(curl -s -o /dev/null -w '%{http_code}' "$url/v2/entities" -H 'Content-Type: application/json' \
     -d '{"id":"E1","type":"T"}')
