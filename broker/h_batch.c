@@ -15,7 +15,6 @@
  */
 #include "broker_private.h"
 
-#include <regex.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -84,13 +83,9 @@ static int parse_action(const json_t *v, enum batch_action *out, ngsi_error *err
 
 static int check_regex(const json_t *v, const char *what, ngsi_error *err)
 {
-    regex_t re;
     if (!json_is_string(v))
         return ngsi_bad_request(err, "Invalid JSON type for entity %s", what);
-    if (regcomp(&re, json_string_value(v), REG_EXTENDED | REG_NOSUB) != 0)
-        return ngsi_bad_request(err, "Invalid regex for entity %s", what);
-    regfree(&re);
-    return 0;
+    return ngsi_check_pattern(json_string_value(v), what, err);
 }
 
 /* An entity given by idPattern: only a selector, only for delete. */
@@ -336,13 +331,6 @@ static int flush(run *r, ngsi_error *err)
     return rc;
 }
 
-static void stamp_new(ngsi_entity *e, double now)
-{
-    e->cre_date = e->mod_date = now;
-    for (size_t i = 0; i < e->nattrs; i++)
-        e->attrs[i].cre_date = e->attrs[i].mod_date = now;
-}
-
 /* Plan attribute changes of one stored entity and queue them. */
 static int queue_attrs(run *r, item *it, const ngsi_entity *stored, enum store_attrs_mode mode,
                        ngsi_error *err)
@@ -418,7 +406,7 @@ static int queue_delete(run *r, item *it, const ngsi_entity *stored, ngsi_error 
 
 static int queue_create(run *r, item *it, ngsi_error *err)
 {
-    stamp_new(it->e, ngsi_now());
+    ngsi_entity_stamp(it->e, ngsi_now());
     if (!valid_or_noted(r->c, r->b, it, it->e))
         return 0;
     r->b->n_ok++;

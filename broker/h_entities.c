@@ -61,13 +61,6 @@ static int check_key_length(const ngsi_entity *e, ngsi_error *err)
     return 0;
 }
 
-static void stamp(ngsi_entity *e, double now)
-{
-    e->cre_date = e->mod_date = now;
-    for (size_t i = 0; i < e->nattrs; i++)
-        e->attrs[i].cre_date = e->attrs[i].mod_date = now;
-}
-
 /* options=upsert on an existing entity: update-or-append its attributes. */
 static int upsert_existing(call *c, ngsi_entity *incoming, ngsi_error *err)
 {
@@ -90,7 +83,7 @@ int h_entities_create(call *c, ngsi_error *err)
     if (e == NULL)
         return -1;
     e->service_path = strdup(c->paths.path[0]);
-    stamp(e, ngsi_now());
+    ngsi_entity_stamp(e, ngsi_now());
     int rc = check_key_length(e, err);
     if (rc == 0)
         rc = call_validate_entity(c, e, err);

@@ -9,7 +9,6 @@
  */
 #include "broker_private.h"
 
-#include <regex.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,17 +46,6 @@ static void query_ctx_clear(query_ctx *x)
     q_free(x->q);
     q_free(x->mq);
     geo_query_free(x->geo);
-}
-
-static int check_pattern(const char *pattern, const char *what, ngsi_error *err)
-{
-    regex_t re;
-    if (pattern == NULL)
-        return 0;
-    if (regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB) != 0)
-        return ngsi_bad_request(err, "Invalid regex for entity %s", what);
-    regfree(&re);
-    return 0;
 }
 
 /* orderBy=a,!b: keys in order, no empty or repeated key. */
@@ -150,8 +138,8 @@ static int query_from_uri(call *c, query_ctx *x, ngsi_error *err)
         return ngsi_bad_request(err, "Incompatible parameters: type, typePattern");
     if (uri_geo(c, x, err) < 0 || parse_q(call_arg(c, "q"), call_arg(c, "mq"), x, err) < 0)
         return -1;
-    if (check_pattern(id_pattern, "idPattern", err) < 0 ||
-        check_pattern(type_pattern, "typePattern", err) < 0)
+    if (ngsi_check_pattern(id_pattern, "idPattern", err) < 0 ||
+        ngsi_check_pattern(type_pattern, "typePattern", err) < 0)
         return -1;
     x->sq.ids = &x->ids;
     x->sq.types = &x->types;
@@ -200,8 +188,8 @@ static int body_selector(const json_t *o, store_selector *s, ngsi_error *err)
         return -1;
     if (s->type && ngsi_check_name(s->type, NGSI_F_ENTITY_TYPE, err) < 0)
         return -1;
-    return check_pattern(s->id_pattern, "idPattern", err) < 0 ||
-                   check_pattern(s->type_pattern, "typePattern", err) < 0
+    return ngsi_check_pattern(s->id_pattern, "idPattern", err) < 0 ||
+                   ngsi_check_pattern(s->type_pattern, "typePattern", err) < 0
                ? -1
                : 0;
 }

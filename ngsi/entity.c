@@ -88,6 +88,13 @@ void ngsi_attr_copy(ngsi_attr *out, const ngsi_attr *a)
     }
 }
 
+void ngsi_entity_stamp(ngsi_entity *e, double now)
+{
+    e->cre_date = e->mod_date = now;
+    for (size_t i = 0; i < e->nattrs; i++)
+        e->attrs[i].cre_date = e->attrs[i].mod_date = now;
+}
+
 ngsi_entity *ngsi_entity_copy(const ngsi_entity *e)
 {
     ngsi_entity *c = ngsi_entity_new();

@@ -148,6 +148,9 @@ typedef struct ngsi_entity {
 /* New empty entity; ngsi_entity_free releases it and everything inside. */
 ngsi_entity *ngsi_entity_new(void);
 void ngsi_entity_free(ngsi_entity *e);
+/* Give a new entity and all its attributes the creation and modification
+ * time now. */
+void ngsi_entity_stamp(ngsi_entity *e, double now);
 /* A deep copy of e (values shared by reference count). New entity. */
 ngsi_entity *ngsi_entity_copy(const ngsi_entity *e);
 /* A deep copy of attribute a into out (zeroed first). */
@@ -217,6 +220,9 @@ int ngsi_check_name(const char *s, enum ngsi_field what, ngsi_error *err);
 /* Check a URI path component (param false) or parameter (param true) for
  * Orion's forbidden characters; except lists characters allowed anyway. */
 int ngsi_check_uri_chars(const char *s, bool param, const char *except, ngsi_error *err);
+/* Check an idPattern/typePattern (what names it in the error): NULL passes;
+ * anything else must compile as a POSIX extended regex, as Orion checks. */
+int ngsi_check_pattern(const char *pattern, const char *what, ngsi_error *err);
 /* Whether c is one of Orion's forbidden characters in values: <>"'=;() */
 bool ngsi_forbidden_char(char c);
 

@@ -8,6 +8,7 @@
  */
 #include "ngsi.h"
 
+#include <regex.h>
 #include <string.h>
 
 /* Refused in values, ids and URL parts alike. */
@@ -66,6 +67,17 @@ int ngsi_check_uri_chars(const char *s, bool param, const char *except, ngsi_err
         if (ngsi_forbidden_char(*p) && (except == NULL || strchr(except, *p) == NULL))
             return ngsi_bad_request(err, param ? "invalid character in URI parameter"
                                                : "invalid character in URI");
+    return 0;
+}
+
+int ngsi_check_pattern(const char *pattern, const char *what, ngsi_error *err)
+{
+    regex_t re;
+    if (pattern == NULL)
+        return 0;
+    if (regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB) != 0)
+        return ngsi_bad_request(err, "Invalid regex for entity %s", what);
+    regfree(&re);
     return 0;
 }
 

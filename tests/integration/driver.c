@@ -366,18 +366,7 @@ static int check_response(ctx *c, const char *text, const response *r)
 
 static void drop_databases(ctx *c)
 {
-    bson_error_t e;
-    mongoc_client_t *m = mongoc_client_new(c->mongo_uri);
-    char **names = mongoc_client_get_database_names_with_opts(m, NULL, &e);
-    for (size_t i = 0; names && names[i]; i++) {
-        if (strncmp(names[i], c->db, strlen(c->db)) != 0)
-            continue;
-        mongoc_database_t *db = mongoc_client_get_database(m, names[i]);
-        mongoc_database_drop(db, &e);
-        mongoc_database_destroy(db);
-    }
-    bson_strfreev(names);
-    mongoc_client_destroy(m);
+    ts_drop_databases(c->db); /* this run's prefix: ftest<pid> */
 }
 
 static int mongo_insert(ctx *c, const char *collection, const char *json)
@@ -623,6 +612,8 @@ int main(int argc, char **argv)
     }
     if (c.mongo_uri == NULL)
         c.mongo_uri = ts_mongo_uri();
+    else /* so that testsupport's helpers use the same database */
+        setenv("TSUNAGI_TEST_MONGO_URI", c.mongo_uri, 1);
     mongoc_init();
     curl_global_init(CURL_GLOBAL_DEFAULT);
     snprintf(c.db, sizeof c.db, "ftest%d", (int)getpid());
