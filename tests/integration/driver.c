@@ -94,6 +94,22 @@ static void set_var(ctx *c, const char *name, const char *value)
     }
 }
 
+/* ${repeat(N,text)}: text N times, for payloads too large to write out
+ * (the 1 MB limit). Returns false when name is not of that form. */
+static bool expand_repeat(ngsi_buf *b, const char *name)
+{
+    char *end;
+    if (strncmp(name, "repeat(", 7) != 0)
+        return false;
+    unsigned long n = strtoul(name + 7, &end, 10);
+    size_t len = strlen(end);
+    if (*end != ',' || len < 2 || end[len - 1] != ')')
+        return false;
+    for (unsigned long i = 0; i < n; i++)
+        ngsi_buf_append(b, end + 1, len - 2);
+    return true;
+}
+
 /* ${name} replaced by its value; ${PORT} and ${DB} are predefined. New. */
 static char *expand(ctx *c, const char *s)
 {
@@ -107,6 +123,10 @@ static char *expand(ctx *c, const char *s)
         }
         char name[64];
         snprintf(name, sizeof name, "%.*s", (int)(end - s - 2), s + 2);
+        if (expand_repeat(&b, name)) {
+            s = end + 1;
+            continue;
+        }
         const char *v = NULL;
         for (size_t i = 0; i < c->nvars; i++)
             if (strcmp(c->vars[i].name, name) == 0)
