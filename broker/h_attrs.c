@@ -175,21 +175,33 @@ static int save_one(call *c, const ngsi_entity *e, const ngsi_attr *a, ngsi_erro
     return rc;
 }
 
-int h_attr_put(call *c, ngsi_error *err)
+/* The body of PUT .../attrs/{name}: parsed before the entity is read, as
+ * Orion does, so a bad body is 400 even for a missing attribute. */
+static int parse_attr_body(call *c, const char *name, ngsi_attr *out, ngsi_error *err)
 {
-    ngsi_entity *e;
-    ngsi_attr *old, incoming = {0};
     json_t *body = call_json_body(c, err);
     if (body == NULL)
         return -1;
-    int rc = load_attr(c, &e, &old, err);
+    int rc = json_is_object(body) ? ngsi_attr_parse(name, body, NGSI_IN_NORMALIZED, out, err)
+                                  : ngsi_fail(err, 400, "ParseError", NGSI_TXT_PARSE_ERROR);
+    json_decref(body);
+    return rc;
+}
+
+int h_attr_put(call *c, ngsi_error *err)
+{
+    const char *name;
+    ngsi_entity *e = NULL;
+    ngsi_attr *old, incoming = {0};
+    int rc = path_attr(c, &name, err);
     if (rc == 0)
-        rc = ngsi_attr_parse(old->name, body, NGSI_IN_NORMALIZED, &incoming, err);
+        rc = parse_attr_body(c, name, &incoming, err);
+    if (rc == 0)
+        rc = load_attr(c, &e, &old, err);
     if (rc == 0) {
         merge_attr(&incoming, old, (c->options & OPT_OVERRIDE_METADATA) != 0, ngsi_now());
         rc = save_one(c, e, &incoming, err);
     }
-    json_decref(body);
     ngsi_attr_clear(&incoming);
     ngsi_entity_free(e);
     return rc;
