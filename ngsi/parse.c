@@ -273,11 +273,14 @@ json_t *ngsi_value_from_text(const char *text, size_t len, ngsi_error *err)
     json_t *v = NULL;
     if (s == NULL)
         abort();
+    len = strlen(s); /* a body with a NUL byte ends there, as in Orion */
     if (s[0] == '"') {
-        if (len < 2 || s[len - 1] != '"')
+        /* Orion's closing quote is the last character, so a lone '"' is
+         * an empty string. */
+        if (s[len - 1] != '"')
             ngsi_bad_request(err, "Missing citation-mark at end of string");
         else
-            v = json_stringn(s + 1, len - 2);
+            v = json_stringn(s + 1, len >= 2 ? len - 2 : 0);
     } else if (one_of(s, "true", "True", "TRUE")) {
         v = json_true();
     } else if (one_of(s, "false", "False", "FALSE")) {

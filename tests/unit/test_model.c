@@ -239,6 +239,22 @@ Test(parse, text_plain_values)
     cr_expect_str_eq(err.description, "Invalid characters in attribute value");
 }
 
+/* Orion takes a lone '"' as both the opening and the closing quote. */
+Test(parse, text_plain_lone_quote_is_empty_string)
+{
+    ngsi_error err = {0};
+    json_t *v = ngsi_value_from_text("\"", 1, &err);
+    cr_assert_not_null(v, "%s", err.description);
+    cr_expect(json_is_string(v));
+    cr_expect_str_eq(json_string_value(v), "");
+    json_decref(v);
+    /* A NUL byte ends the text: only what precedes it is looked at. */
+    v = ngsi_value_from_text("\"\0abc", 5, &err);
+    cr_assert_not_null(v, "%s", err.description);
+    cr_expect_str_eq(json_string_value(v), "");
+    json_decref(v);
+}
+
 Test(render, attrs_list_orders_and_selects_builtins)
 {
     ngsi_error err = {0};
