@@ -129,6 +129,7 @@ typedef struct ngsi_attr {
     ngsi_md *md;
     size_t nmd;
     size_t md_cap;
+    bool md_given;   /* the request had "metadata" ({} clears on update) */
     double cre_date; /* seconds; 0 when unknown */
     double mod_date;
 } ngsi_attr;

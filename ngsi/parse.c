@@ -121,6 +121,7 @@ static int parse_normalized(const json_t *v, ngsi_attr *out, ngsi_error *err)
         return -1;
     out->value = value ? json_incref(value) : json_null();
     out->type = xstrdup(type ? json_string_value(type) : ngsi_default_type(out->value));
+    out->md_given = md != NULL;
     if (md != NULL && parse_metadata(md, out, err) < 0)
         return -1;
     return 0;

@@ -239,6 +239,24 @@ Test(parse, text_plain_values)
     cr_expect_str_eq(err.description, "Invalid characters in attribute value");
 }
 
+/* Updates clear metadata on "metadata":{} but keep them when it is absent,
+ * so the parse must tell the two apart. */
+Test(parse, metadata_given_or_not)
+{
+    ngsi_error err = {0};
+    ngsi_entity *e = parse("{\"id\":\"E\",\"a\":{\"value\":1,\"metadata\":{}},\"b\":{\"value\":2}}",
+                           NGSI_IN_NORMALIZED, &err);
+    cr_assert_not_null(e, "%s", err.description);
+    cr_expect(ngsi_entity_find(e, "a")->md_given);
+    cr_expect_eq(ngsi_entity_find(e, "a")->nmd, 0);
+    cr_expect_not(ngsi_entity_find(e, "b")->md_given);
+    ngsi_entity_free(e);
+    e = parse("{\"id\":\"E\",\"a\":{\"metadata\":{}}}", NGSI_IN_KEYVALUES, &err);
+    cr_assert_not_null(e, "%s", err.description);
+    cr_expect_not(ngsi_entity_find(e, "a")->md_given, "keyValues: a value, not metadata");
+    ngsi_entity_free(e);
+}
+
 /* Orion takes a lone '"' as both the opening and the closing quote. */
 Test(parse, text_plain_lone_quote_is_empty_string)
 {
