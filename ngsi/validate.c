@@ -80,8 +80,10 @@ static bool has_forbidden(const char *s)
 static int check_value(const json_t *v, int what, int depth, ngsi_error *err)
 {
     if (depth > NGSI_COMPOUND_DEPTH_MAX)
+        /* Orion's text is unknown; this one avoids the parentheses that
+         * Orion's HTML escaping would turn into &#40; &#41;. */
         return ngsi_fail(err, 400, "ParseError",
-                         "max nesting level (%d) of compound value exceeded",
+                         "max nesting level of compound value exceeded [max: %d]",
                          NGSI_COMPOUND_DEPTH_MAX);
     if (json_is_string(v) && has_forbidden(json_string_value(v)))
         return ngsi_bad_request(err, "Invalid characters in %s", field_label(what));

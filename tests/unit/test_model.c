@@ -214,6 +214,8 @@ Test(parse, deep_compound_refused)
     ngsi_entity *e = parse(b.data, NGSI_IN_NORMALIZED, &err);
     cr_expect_null(e);
     cr_expect_eq(err.status, 400);
+    cr_expect_str_eq(err.name, "ParseError");
+    cr_expect_str_eq(err.description, "max nesting level of compound value exceeded [max: 64]");
     ngsi_buf_free(&b);
 }
 
