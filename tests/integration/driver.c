@@ -110,6 +110,21 @@ static bool expand_repeat(ngsi_buf *b, const char *name)
     return true;
 }
 
+/* ${now(+S)} or ${now(-S)}: the time S seconds from now as an ISO 8601
+ * DateTime, for expiry cases. Returns false when name is not of that form. */
+static bool expand_now(ngsi_buf *b, const char *name)
+{
+    char *end, text[NGSI_DATETIME_MAX];
+    if (strncmp(name, "now(", 4) != 0)
+        return false;
+    double offset = strtod(name + 4, &end);
+    if (strcmp(end, ")") != 0)
+        return false;
+    ngsi_datetime_format(ngsi_now() + offset, text);
+    ngsi_buf_puts(b, text);
+    return true;
+}
+
 /* ${name} replaced by its value; ${PORT} and ${DB} are predefined. New. */
 static char *expand(ctx *c, const char *s)
 {
@@ -123,7 +138,7 @@ static char *expand(ctx *c, const char *s)
         }
         char name[64];
         snprintf(name, sizeof name, "%.*s", (int)(end - s - 2), s + 2);
-        if (expand_repeat(&b, name)) {
+        if (expand_repeat(&b, name) || expand_now(&b, name)) {
             s = end + 1;
             continue;
         }
