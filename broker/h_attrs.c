@@ -289,10 +289,27 @@ static int reply_value(call *c, const ngsi_attr *a, ngsi_error *err)
     return 0;
 }
 
+/* Orion checks the id and the attribute name of /value URLs for the
+ * characters identifiers may not have (after the empty-component checks),
+ * and answers as for a bad URL. */
+static int value_url_check(call *c, ngsi_error *err)
+{
+    const char *name;
+    if (*c->param[0] == '\0')
+        return ngsi_bad_request(err, "entity id length: 0, min length supported: 1");
+    if (path_attr(c, &name, err) < 0)
+        return -1;
+    if (ngsi_has_forbidden_id_char(c->param[0]) || ngsi_has_forbidden_id_char(name))
+        return ngsi_bad_request(err, "invalid character in URI");
+    return 0;
+}
+
 int h_value_get(call *c, ngsi_error *err)
 {
-    ngsi_entity *e;
+    ngsi_entity *e = NULL;
     ngsi_attr *a;
+    if (value_url_check(c, err) < 0)
+        return -1;
     int rc = load_attr(c, &e, &a, err);
     if (rc == 0)
         rc = reply_value(c, a, err);
@@ -321,12 +338,14 @@ static json_t *value_from_body(call *c, ngsi_error *err)
 
 int h_value_put(call *c, ngsi_error *err)
 {
-    ngsi_entity *e;
+    ngsi_entity *e = NULL;
     ngsi_attr *a;
     json_t *v = value_from_body(c, err);
     if (v == NULL)
         return -1;
-    int rc = load_attr(c, &e, &a, err);
+    int rc = value_url_check(c, err);
+    if (rc == 0)
+        rc = load_attr(c, &e, &a, err);
     if (rc == 0) {
         /* The value changes; type and metadata stay as stored. Reparse
          * through the model so DateTime values are checked and normalised. */

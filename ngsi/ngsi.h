@@ -216,6 +216,9 @@ int ngsi_check_name(const char *s, enum ngsi_field what, ngsi_error *err);
 int ngsi_check_uri_chars(const char *s, bool param, const char *except, ngsi_error *err);
 /* Whether c is one of Orion's forbidden characters in values: <>"'=;() */
 bool ngsi_forbidden_char(char c);
+/* Whether s has a character refused in ids, types and names (the above,
+ * blanks and controls, &?/#); lengths are not looked at. */
+bool ngsi_has_forbidden_id_char(const char *s);
 
 /* --------------------------------------------------------------- tenancy */
 

@@ -241,6 +241,15 @@ Test(parse, text_plain_values)
     cr_expect_str_eq(err.description, "Invalid characters in attribute value");
 }
 
+Test(validate, forbidden_id_chars)
+{
+    cr_expect_not(ngsi_has_forbidden_id_char("Room_1-a.b:c"));
+    cr_expect_not(ngsi_has_forbidden_id_char("部屋"), "UTF-8 is allowed");
+    const char *bad[] = {"a b", "a\tb", "a&b", "a?b", "a/b", "a#b", "a(b", "a=b", "a\x7f"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        cr_expect(ngsi_has_forbidden_id_char(bad[i]), "%s", bad[i]);
+}
+
 /* Updates clear metadata on "metadata":{} but keep them when it is absent,
  * so the parse must tell the two apart. */
 Test(parse, metadata_given_or_not)
