@@ -352,9 +352,46 @@ static const char *find_header(const response *r, const char *name, char *out, s
     return NULL;
 }
 
+/* Where header name starts in the received headers, or -1. */
+static long header_pos(const response *r, const char *name, size_t nl)
+{
+    for (const char *l = r->headers.data; l && *l;) {
+        if (strncasecmp(l, name, nl) == 0 && l[nl] == ':')
+            return l - r->headers.data;
+        const char *end = strchr(l, '\n');
+        l = end ? end + 1 : NULL;
+    }
+    return -1;
+}
+
+/* "@order: A, B, C": these headers are present in this order (others may
+ * come between them). */
+static int check_order(ctx *c, const response *r, const char *list)
+{
+    long last = -1;
+    for (const char *p = list; *p;) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        size_t n = strcspn(p, ", ");
+        if (n == 0)
+            break;
+        long at = header_pos(r, p, n);
+        if (at < 0)
+            return fail(c, "header %.*s missing; headers were:\n%s", (int)n, p, r->headers.data);
+        if (at < last)
+            return fail(c, "header %.*s out of order; headers were:\n%s", (int)n, p,
+                        r->headers.data);
+        last = at;
+        p += n;
+    }
+    return 0;
+}
+
 static int check_header(ctx *c, const response *r, char *line)
 {
     char got[4096];
+    if (strncmp(line, "@order:", 7) == 0)
+        return check_order(c, r, line + 7);
     if (line[0] == '!') {
         if (find_header(r, line + 1, got, sizeof got) != NULL)
             return fail(c, "header %s should be absent, got '%s'", line + 1, got);
