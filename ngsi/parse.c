@@ -256,9 +256,11 @@ static json_t *number_from_text(const char *s)
     char *end;
     errno = 0;
     double d = strtod(s, &end);
+    if (end == s) /* nothing read, blanks alone included */
+        return NULL;
     while (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r')
         end++;
-    if (end == s || *end != '\0' || errno == ERANGE || !isfinite(d))
+    if (*end != '\0' || errno == ERANGE || !isfinite(d))
         return NULL;
     return json_real(d);
 }

@@ -235,6 +235,8 @@ Test(parse, text_plain_values)
     cr_expect_null(ngsi_value_from_text("hello", 5, &err));
     cr_expect_str_eq(err.description, "attribute value type not recognized");
     cr_expect_null(ngsi_value_from_text("12abc", 5, &err));
+    cr_expect_null(ngsi_value_from_text(" ", 1, &err), "blanks are not a number");
+    cr_expect_str_eq(err.description, "attribute value type not recognized");
     cr_expect_null(ngsi_value_from_text("\"abc", 4, &err));
     cr_expect_str_eq(err.description, "Missing citation-mark at end of string");
     cr_expect_null(ngsi_value_from_text("\"a=b\"", 5, &err));
