@@ -10,10 +10,15 @@
  */
 #include "store_private.h"
 
+#include <stdint.h>
 #include <string.h>
 
 /* MongoDB's duplicate key error code. */
 #define MONGO_DUPLICATE_KEY 11000
+/* Larger skips are not sent: mongo-java-server reads skip as a 32-bit int
+ * and wraps, and no collection holds that many entities anyway, so such a
+ * page is empty. */
+#define STORE_SKIP_MAX INT32_MAX
 
 static bool single_exact_path(const ngsi_paths *paths)
 {
@@ -355,7 +360,7 @@ int store_entity_query(store *s, const char *tenant, const store_query *q, store
     int rc = 0;
     if (q->count)
         rc = (out->total = store_count(&c, &filter, err)) < 0 ? -1 : 0;
-    if (rc == 0 && q->limit > 0)
+    if (rc == 0 && q->limit > 0 && q->offset <= STORE_SKIP_MAX)
         rc = fetch(&c, &filter, &opts, out, err);
     store_release(s, &c);
     bson_destroy(&filter);
