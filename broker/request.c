@@ -28,11 +28,13 @@ const char *call_arg(call *c, const char *name)
     return MHD_lookup_connection_value(c->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
-/* Characters Orion lets through in particular parameters: q, mq and
- * idPattern carry expressions; the geo parameters carry ';' and '='. */
+/* Characters Orion lets through in particular parameters: q, mq and the
+ * patterns carry expressions (typePattern as in the newer Orion sources;
+ * the older ones forgot it); the geo parameters carry ';' and '='. */
 static const char *arg_exceptions(const char *key, bool *skip)
 {
-    *skip = strcmp(key, "q") == 0 || strcmp(key, "mq") == 0 || strcmp(key, "idPattern") == 0;
+    *skip = strcmp(key, "q") == 0 || strcmp(key, "mq") == 0 || strcmp(key, "idPattern") == 0 ||
+            strcmp(key, "typePattern") == 0;
     if (strcmp(key, "georel") == 0 || strcmp(key, "geometry") == 0)
         return "=;";
     if (strcmp(key, "coords") == 0)
