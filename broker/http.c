@@ -67,7 +67,7 @@ static enum MHD_Result queue_reply(call *c)
         snprintf(n, sizeof n, "%lld", c->total_count);
         MHD_add_response_header(r, "Fiware-Total-Count", n);
     }
-    if (c->allow[0])
+    if (c->allow[0] && c->status == 405) /* other faults may be found first */
         MHD_add_response_header(r, "Allow", c->allow);
     if (c->out_type != NULL)
         MHD_add_response_header(r, "Content-Type", c->out_type);
