@@ -91,7 +91,8 @@ struct call {
     const char *url;
     double t0;
     const route *route;
-    char *path; /* writable copy of url; params point into it */
+    char *path;    /* url without one trailing '/' */
+    char *scratch; /* path split into segments; params point into it */
     char *param[CALL_PARAMS_MAX];
     size_t nparams;
     ngsi_buf body;
@@ -123,16 +124,15 @@ const route *router_match(const char *method, char *path, char **params, size_t 
 
 const char *call_header(call *c, const char *name);
 const char *call_arg(call *c, const char *name);
-/* Check every URI parameter: empty values, forbidden characters. */
+/* Check every URI parameter as Orion does (empty values, limit, offset,
+ * options, forbidden characters) and set c->options. */
 int call_check_args(call *c, ngsi_error *err);
-/* Parse options=; bits outside allowed are refused as Orion refuses unknown
- * values. */
-int call_parse_options(call *c, ngsi_error *err);
-/* limit and offset with Orion's defaults and texts. */
-int call_paging(call *c, size_t *offset, size_t *limit, ngsi_error *err);
+/* limit and offset (already checked) with Orion's defaults. */
+void call_paging(call *c, size_t *offset, size_t *limit);
 /* A comma-separated URI parameter; absent gives an empty list. */
 int call_list_arg(call *c, const char *name, ngsi_list *out, ngsi_error *err);
-/* Parse the Accept header into c->accept. */
+/* Parse the Accept header into c->accept: 400 on a malformed one, 406 when
+ * it names no media range Orion knows. */
 int call_parse_accept(call *c, ngsi_error *err);
 /* The body as JSON (ParseError on bad JSON). New reference. */
 json_t *call_json_body(call *c, ngsi_error *err);

@@ -126,21 +126,33 @@ static int save_one(call *c, const ngsi_entity *e, const ngsi_attr *a, ngsi_erro
     return rc;
 }
 
-int h_attr_put(call *c, ngsi_error *err)
+/* The body of PUT .../attrs/{name}: parsed before the entity is read, as
+ * Orion does, so a bad body is 400 even for a missing attribute. */
+static int parse_attr_body(call *c, const char *name, ngsi_attr *out, ngsi_error *err)
 {
-    ngsi_entity *e;
-    ngsi_attr *old, incoming = {0};
     json_t *body = call_json_body(c, err);
     if (body == NULL)
         return -1;
-    int rc = load_attr(c, &e, &old, err);
+    int rc = json_is_object(body) ? ngsi_attr_parse(name, body, NGSI_IN_NORMALIZED, out, err)
+                                  : ngsi_fail(err, 400, "ParseError", NGSI_TXT_PARSE_ERROR);
+    json_decref(body);
+    return rc;
+}
+
+int h_attr_put(call *c, ngsi_error *err)
+{
+    const char *name;
+    ngsi_entity *e = NULL;
+    ngsi_attr *old, incoming = {0};
+    int rc = path_attr(c, &name, err);
     if (rc == 0)
-        rc = ngsi_attr_parse(old->name, body, NGSI_IN_NORMALIZED, &incoming, err);
+        rc = parse_attr_body(c, name, &incoming, err);
+    if (rc == 0)
+        rc = load_attr(c, &e, &old, err);
     if (rc == 0) {
         store_merge_attr(&incoming, old, (c->options & OPT_OVERRIDE_METADATA) != 0, ngsi_now());
         rc = save_one(c, e, &incoming, err);
     }
-    json_decref(body);
     ngsi_attr_clear(&incoming);
     ngsi_entity_free(e);
     return rc;
@@ -207,10 +219,27 @@ static int reply_value(call *c, const ngsi_attr *a, ngsi_error *err)
     return 0;
 }
 
+/* Orion checks the id and the attribute name of /value URLs for the
+ * characters identifiers may not have (after the empty-component checks),
+ * and answers as for a bad URL. */
+static int value_url_check(call *c, ngsi_error *err)
+{
+    const char *name;
+    if (*c->param[0] == '\0')
+        return ngsi_bad_request(err, "entity id length: 0, min length supported: 1");
+    if (path_attr(c, &name, err) < 0)
+        return -1;
+    if (ngsi_has_forbidden_id_char(c->param[0]) || ngsi_has_forbidden_id_char(name))
+        return ngsi_bad_request(err, "invalid character in URI");
+    return 0;
+}
+
 int h_value_get(call *c, ngsi_error *err)
 {
-    ngsi_entity *e;
+    ngsi_entity *e = NULL;
     ngsi_attr *a;
+    if (value_url_check(c, err) < 0)
+        return -1;
     int rc = load_attr(c, &e, &a, err);
     if (rc == 0)
         rc = reply_value(c, a, err);
@@ -239,12 +268,14 @@ static json_t *value_from_body(call *c, ngsi_error *err)
 
 int h_value_put(call *c, ngsi_error *err)
 {
-    ngsi_entity *e;
+    ngsi_entity *e = NULL;
     ngsi_attr *a;
     json_t *v = value_from_body(c, err);
     if (v == NULL)
         return -1;
-    int rc = load_attr(c, &e, &a, err);
+    int rc = value_url_check(c, err);
+    if (rc == 0)
+        rc = load_attr(c, &e, &a, err);
     if (rc == 0) {
         /* The value changes; type and metadata stay as stored. Reparse
          * through the model so DateTime values are checked and normalised. */

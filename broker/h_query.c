@@ -307,8 +307,8 @@ static int run_and_reply(call *c, query_ctx *x, ngsi_error *err)
     store_result r;
     x->sq.paths = &c->paths;
     x->sq.count = (c->options & OPT_COUNT) != 0;
+    call_paging(c, &x->sq.offset, &x->sq.limit);
     if (parse_order(c, x, err) < 0 || check_order_geo(x, err) < 0 ||
-        call_paging(c, &x->sq.offset, &x->sq.limit, err) < 0 ||
         store_entity_query(c->b->store, c->tenant, &x->sq, &r, err) < 0)
         return -1;
     ngsi_render_opts o = {

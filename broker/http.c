@@ -67,7 +67,7 @@ static enum MHD_Result queue_reply(call *c)
         snprintf(n, sizeof n, "%lld", c->total_count);
         MHD_add_response_header(r, "Fiware-Total-Count", n);
     }
-    if (c->allow[0])
+    if (c->allow[0] && c->status == 405) /* other faults may be found first */
         MHD_add_response_header(r, "Allow", c->allow);
     if (c->out_type != NULL)
         MHD_add_response_header(r, "Content-Type", c->out_type);
@@ -154,19 +154,29 @@ static int content_type_check(call *c, ngsi_error *err)
                      ct);
 }
 
+/* Orion decides what a request may accept by the URL alone: only paths
+ * ending in /value may answer text/plain. */
+static bool value_url(const call *c)
+{
+    size_t n = strlen(c->path);
+    return n >= 6 && strcmp(c->path + n - 6, "/value") == 0;
+}
+
 static int accept_check(call *c, ngsi_error *err)
 {
     if (call_parse_accept(c, err) < 0)
         return -1;
-    bool value_route = c->route && (c->route->flags & ROUTE_TEXT_REPLY);
-    if ((c->accept & ACCEPT_JSON) || (value_route && (c->accept & ACCEPT_TEXT)))
+    bool value = value_url(c);
+    if ((c->accept & ACCEPT_JSON) || (value && (c->accept & ACCEPT_TEXT)))
         return 0;
     return ngsi_fail(err, 406, "NotAcceptable", "acceptable MIME types: application/json%s",
-                     value_route ? ", text/plain" : "");
+                     value ? ", text/plain" : "");
 }
 
-/* Strip one trailing '/', as Orion does before routing. */
-static void normalise_path(call *c)
+/* Strip one trailing '/', as Orion does before routing, and find the
+ * route; a path Orion does not serve is answered later, after the checks
+ * that Orion makes first. */
+static void route_request(call *c)
 {
     c->path = strdup(c->url);
     if (c->path == NULL)
@@ -174,47 +184,47 @@ static void normalise_path(call *c)
     size_t n = strlen(c->path);
     if (n > 1 && c->path[n - 1] == '/')
         c->path[n - 1] = '\0';
-}
-
-static int route_request(call *c, ngsi_error *err)
-{
-    normalise_path(c);
     char *scratch = strdup(c->path);
     if (scratch == NULL)
         abort();
     c->route = router_match(c->method, scratch, c->param, &c->nparams, c->allow, sizeof c->allow);
-    /* params point into scratch; keep it as the path copy */
-    free(c->path);
-    c->path = scratch;
-    if (c->route == NULL && c->allow[0] == '\0')
-        return ngsi_bad_request(err, "service not found");
-    return ngsi_check_uri_chars(c->url, false, NULL, err);
+    /* params point into scratch; keep it and the stripped path both */
+    c->scratch = scratch;
 }
 
-static int service_checks(call *c, ngsi_error *err)
+static int route_check(call *c, ngsi_error *err)
+{
+    if (c->route != NULL) {
+        c->allow[0] = '\0';
+        return 0;
+    }
+    if (c->allow[0] == '\0')
+        return ngsi_bad_request(err, "service not found");
+    c->status = 405;
+    return ngsi_fail(err, 405, "MethodNotAllowed", "method not allowed");
+}
+
+/* The request-level checks, in the order Orion makes them, because a
+ * request with several faults gets the answer Orion would give. */
+static int request_checks(call *c, ngsi_error *err)
 {
     bool write = c->route != NULL && (c->route->flags & ROUTE_WRITE);
-    if (ngsi_paths_parse(call_header(c, "Fiware-ServicePath"), write, &c->paths, err) < 0)
-        return -1;
-    if (content_type_check(c, err) < 0 || accept_check(c, err) < 0)
+    if (ngsi_check_uri_chars(c->url, false, NULL, err) < 0 ||
+        ngsi_paths_parse(call_header(c, "Fiware-ServicePath"), write, &c->paths, err) < 0 ||
+        content_type_check(c, err) < 0 || call_check_args(c, err) < 0 || accept_check(c, err) < 0)
         return -1;
     bool bodiless = strcmp(c->method, "GET") == 0 || strcmp(c->method, "DELETE") == 0;
     if (bodiless && c->body.len == 0 && call_header(c, "Content-Type") != NULL)
         return ngsi_bad_request(err, "Orion accepts no payload for GET/DELETE requests. HTTP "
                                      "header Content-Type is thus forbidden");
-    if (c->route == NULL) {
-        c->status = 405;
-        return ngsi_fail(err, 405, "MethodNotAllowed", "method not allowed");
-    }
-    c->allow[0] = '\0';
-    return ngsi_service_parse(call_header(c, "Fiware-Service"), c->tenant, err);
+    return route_check(c, err);
 }
 
 static int dispatch(call *c, ngsi_error *err)
 {
-    if (route_request(c, err) < 0 || call_check_args(c, err) < 0)
-        return -1;
-    if (service_checks(c, err) < 0 || call_parse_options(c, err) < 0)
+    route_request(c);
+    if (request_checks(c, err) < 0 ||
+        ngsi_service_parse(call_header(c, "Fiware-Service"), c->tenant, err) < 0)
         return -1;
     return c->route->handler(c, err);
 }
@@ -270,6 +280,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     ngsi_buf_free(&c->body);
     ngsi_buf_free(&c->out);
     free(c->path);
+    free(c->scratch);
     free(c);
     *con_cls = NULL;
 }

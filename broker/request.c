@@ -15,6 +15,8 @@
 /* Orion's pagination bounds. */
 #define PAGE_DEFAULT_LIMIT 20
 #define PAGE_MAX_LIMIT     1000
+/* Longer numbers would overflow size_t; Orion's atoi() misreads them. */
+#define PAGE_DIGITS_MAX 18
 
 const char *call_header(call *c, const char *name)
 {
@@ -26,16 +28,13 @@ const char *call_arg(call *c, const char *name)
     return MHD_lookup_connection_value(c->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
-typedef struct arg_check {
-    ngsi_error *err;
-    bool failed;
-} arg_check;
-
-/* Characters Orion lets through in particular parameters: q, mq and
- * idPattern carry expressions; the geo parameters carry ';' and '='. */
+/* Characters Orion lets through in particular parameters: q, mq and the
+ * patterns carry expressions (typePattern as in the newer Orion sources;
+ * the older ones forgot it); the geo parameters carry ';' and '='. */
 static const char *arg_exceptions(const char *key, bool *skip)
 {
-    *skip = strcmp(key, "q") == 0 || strcmp(key, "mq") == 0 || strcmp(key, "idPattern") == 0;
+    *skip = strcmp(key, "q") == 0 || strcmp(key, "mq") == 0 || strcmp(key, "idPattern") == 0 ||
+            strcmp(key, "typePattern") == 0;
     if (strcmp(key, "georel") == 0 || strcmp(key, "geometry") == 0)
         return "=;";
     if (strcmp(key, "coords") == 0)
@@ -43,30 +42,34 @@ static const char *arg_exceptions(const char *key, bool *skip)
     return NULL;
 }
 
-static enum MHD_Result check_one_arg(void *cls, enum MHD_ValueKind kind, const char *key,
-                                     const char *value)
+static bool all_digits(const char *s)
 {
-    arg_check *ac = cls;
-    bool skip;
-    const char *except = arg_exceptions(key, &skip);
-    if (value == NULL || *value == '\0') {
-        ngsi_bad_request(ac->err, "Empty right-hand-side for URI param /%s/", key);
-        ac->failed = true;
-        return MHD_NO;
-    }
-    if (ngsi_check_uri_chars(key, true, NULL, ac->err) < 0 ||
-        (!skip && ngsi_check_uri_chars(value, true, except, ac->err) < 0)) {
-        ac->failed = true;
-        return MHD_NO;
-    }
-    return MHD_YES;
+    for (; *s; s++)
+        if (!isdigit((unsigned char)*s))
+            return false;
+    return true;
 }
 
-int call_check_args(call *c, ngsi_error *err)
+/* limit= and offset= with Orion's texts; other keys pass. */
+static int check_paging_arg(const char *key, const char *v, ngsi_error *err)
 {
-    arg_check ac = {.err = err};
-    MHD_get_connection_values(c->conn, MHD_GET_ARGUMENT_KIND, check_one_arg, &ac);
-    return ac.failed ? -1 : 0;
+    if (strcmp(key, "offset") == 0) {
+        if (!all_digits(v) || strlen(v) > PAGE_DIGITS_MAX)
+            return ngsi_bad_request(err, "Bad pagination offset: /%s/ [must be a decimal number]",
+                                    v);
+        return 0;
+    }
+    if (strcmp(key, "limit") != 0)
+        return 0;
+    if (!all_digits(v))
+        return ngsi_bad_request(err, "Bad pagination limit: /%s/ [must be a decimal number]", v);
+    unsigned long long n = strtoull(v, NULL, 10);
+    if (n > PAGE_MAX_LIMIT || strlen(v) > PAGE_DIGITS_MAX)
+        return ngsi_bad_request(err, "Bad pagination limit: /%s/ [max: %d]", v, PAGE_MAX_LIMIT);
+    if (n == 0)
+        return ngsi_bad_request(err, "Bad pagination limit: /%s/ [a value of ZERO is unacceptable]",
+                                v);
+    return 0;
 }
 
 static const struct {
@@ -98,65 +101,75 @@ static int option_bit(const char *s, size_t n, unsigned *bit)
     return -1;
 }
 
-int call_parse_options(call *c, ngsi_error *err)
+/* options=: every token known, at most one output mode. */
+static int parse_options(const char *s, unsigned *out, ngsi_error *err)
 {
-    const char *s = call_arg(c, "options");
-    c->options = 0;
-    if (s == NULL)
-        return 0;
+    unsigned options = 0;
     for (const char *p = s;;) {
         size_t n = strcspn(p, ",");
         unsigned bit;
         if (option_bit(p, n, &bit) < 0)
             return ngsi_bad_request(err, "Invalid value for URI param /options/");
-        c->options |= bit;
+        options |= bit;
         if (p[n] == '\0')
             break;
         p += n + 1;
     }
-    unsigned modes = c->options & (OPT_KEYVALUES | OPT_VALUES | OPT_UNIQUE);
+    unsigned modes = options & (OPT_KEYVALUES | OPT_VALUES | OPT_UNIQUE);
     if (modes & (modes - 1)) /* more than one output mode */
         return ngsi_bad_request(err, "Invalid value for URI param /options/");
+    *out = options;
     return 0;
 }
 
-static bool all_digits(const char *s)
+typedef struct arg_check {
+    call *c;
+    ngsi_error *err;
+    bool failed;
+} arg_check;
+
+/* One URI parameter, in Orion's order: an empty value ends its checks, a
+ * bad limit or offset too; options and then forbidden characters are
+ * checked on everything else. Every parameter is checked and a later
+ * fault overwrites an earlier one, as in Orion, so the last one is told. */
+static enum MHD_Result check_one_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
 {
-    if (*s == '\0')
-        return false;
-    for (; *s; s++)
-        if (!isdigit((unsigned char)*s))
-            return false;
-    return true;
+    arg_check *ac = cls;
+    bool skip;
+    const char *except = arg_exceptions(key, &skip);
+    (void)kind;
+    if (value == NULL || *value == '\0') {
+        ac->failed = true;
+        ngsi_bad_request(ac->err, "Empty right-hand-side for URI param /%s/", key);
+        return MHD_YES;
+    }
+    if (check_paging_arg(key, value, ac->err) < 0) {
+        ac->failed = true;
+        return MHD_YES;
+    }
+    if (strcmp(key, "options") == 0 && parse_options(value, &ac->c->options, ac->err) < 0)
+        ac->failed = true;
+    if (ngsi_check_uri_chars(key, true, NULL, ac->err) < 0 ||
+        (!skip && ngsi_check_uri_chars(value, true, except, ac->err) < 0))
+        ac->failed = true;
+    return MHD_YES;
 }
 
-int call_paging(call *c, size_t *offset, size_t *limit, ngsi_error *err)
+int call_check_args(call *c, ngsi_error *err)
+{
+    arg_check ac = {.c = c, .err = err};
+    c->options = 0;
+    MHD_get_connection_values(c->conn, MHD_GET_ARGUMENT_KIND, check_one_arg, &ac);
+    return ac.failed ? -1 : 0;
+}
+
+void call_paging(call *c, size_t *offset, size_t *limit)
 {
     const char *l = call_arg(c, "limit");
     const char *o = call_arg(c, "offset");
-    *limit = PAGE_DEFAULT_LIMIT;
-    *offset = 0;
-    if (l != NULL) {
-        if (!all_digits(l))
-            return ngsi_bad_request(err, "Bad pagination limit: /%s/ [must be a decimal number]",
-                                    l);
-        unsigned long long v = strtoull(l, NULL, 10);
-        if (v == 0)
-            return ngsi_bad_request(err,
-                                    "Bad pagination limit: /%s/ [a value of ZERO is "
-                                    "unacceptable]",
-                                    l);
-        if (v > PAGE_MAX_LIMIT || strlen(l) > 10)
-            return ngsi_bad_request(err, "Bad pagination limit: /%s/ [max: %d]", l, PAGE_MAX_LIMIT);
-        *limit = (size_t)v;
-    }
-    if (o != NULL) {
-        if (!all_digits(o) || strlen(o) > 18)
-            return ngsi_bad_request(err, "Bad pagination offset: /%s/ [must be a decimal number]",
-                                    o);
-        *offset = (size_t)strtoull(o, NULL, 10);
-    }
-    return 0;
+    *limit = l != NULL ? (size_t)strtoull(l, NULL, 10) : PAGE_DEFAULT_LIMIT;
+    *offset = o != NULL ? (size_t)strtoull(o, NULL, 10) : 0;
 }
 
 int call_list_arg(call *c, const char *name, ngsi_list *out, ngsi_error *err)
@@ -168,9 +181,15 @@ int call_list_arg(call *c, const char *name, ngsi_list *out, ngsi_error *err)
     return ngsi_list_parse(s, name, out, err);
 }
 
-/* One media range of an Accept header: which kinds it allows, its q. */
+/* Which kinds one media range of Accept allows; 0 for ranges Orion does
+ * not recognise (those are skipped, not refused). Case and surrounding
+ * blanks are forgiven, which Orion does not do. */
 static unsigned media_kind(const char *s, size_t n)
 {
+    while (n > 0 && (*s == ' ' || *s == '\t'))
+        s++, n--;
+    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+        n--;
     if (n == 3 && strncmp(s, "*/*", 3) == 0)
         return ACCEPT_JSON | ACCEPT_TEXT;
     if ((n == 16 && strncasecmp(s, "application/json", n) == 0) ||
@@ -182,21 +201,28 @@ static unsigned media_kind(const char *s, size_t n)
     return 0;
 }
 
-/* The q parameter of one range ("type;q=0.5"); 1 when absent. */
-static int media_q(const char *params, size_t n, double *q, ngsi_error *err)
+/* The parameters of one range (after its ';'): nothing, or q=<number>
+ * first, as Orion requires; the rest is ignored. */
+static int media_q(const char *p, const char *end, double *q, ngsi_error *err)
 {
     *q = 1.0;
-    const char *p = memchr(params, 'q', n);
-    if (p == NULL)
-        return 0;
-    p++;
-    while (*p == ' ')
+    while (p < end && (*p == ' ' || *p == '\t'))
         p++;
-    if (*p != '=')
+    if (p == end)
+        return 0;
+    if (*p++ != 'q')
+        return ngsi_bad_request(err, "q missing in accept header");
+    if (p == end || *p++ != '=')
         return ngsi_bad_request(err, "missing equal-sign after q in accept header");
-    char *end;
-    *q = strtod(p + 1, &end);
-    if (end == p + 1)
+    const char *stop = memchr(p, ';', (size_t)(end - p));
+    if (stop == NULL)
+        stop = end;
+    if (p == stop)
+        return ngsi_bad_request(err, "qvalue in accept header is missing");
+    char num[32], *numend;
+    snprintf(num, sizeof num, "%.*s", (int)(stop - p), p);
+    *q = strtod(num, &numend);
+    if ((size_t)(stop - p) >= sizeof num || numend == num || *numend != '\0')
         return ngsi_bad_request(err, "qvalue in accept header is not a number");
     return 0;
 }
@@ -204,40 +230,39 @@ static int media_q(const char *params, size_t n, double *q, ngsi_error *err)
 int call_parse_accept(call *c, ngsi_error *err)
 {
     const char *h = call_header(c, "Accept");
-    double best_json = -1, best_text = -1;
+    double best = -1;
+    bool any = false, failed = false;
     c->accept = 0;
-    if (h == NULL) {
-        c->accept = ACCEPT_JSON | ACCEPT_TEXT;
-        return 0;
-    }
+    if (h == NULL)
+        h = "*/*";
     if (*h == '\0')
         return ngsi_bad_request(err, "empty accept header");
     for (const char *p = h; *p;) {
         size_t n = strcspn(p, ",");
-        const char *s = p;
-        while (*s == ' ' && s < p + n)
-            s++;
-        size_t tn = strcspn(s, ";,");
-        while (tn > 0 && s[tn - 1] == ' ')
-            tn--;
+        size_t tn = strcspn(p, ";,");
+        unsigned kind = media_kind(p, tn);
         double q;
-        if (media_q(s + tn, (size_t)(p + n - (s + tn)), &q, err) < 0)
-            return -1;
-        unsigned kind = media_kind(s, tn);
-        if ((kind & ACCEPT_JSON) && q > 0 && q > best_json)
-            best_json = q;
-        if ((kind & ACCEPT_TEXT) && !(kind & ACCEPT_JSON) && q > 0 && q > best_text)
-            best_text = q;
-        else if ((kind & ACCEPT_TEXT) && q > 0 && best_text < 0)
-            best_text = q - 1e-6; /* a wildcard allows text below explicit JSON */
+        /* Like Orion, a faulty item does not stop the others; the last
+         * fault is the one told. */
+        if (kind != 0 && media_q(p + tn + (tn < n), p + n, &q, err) < 0)
+            failed = true;
+        else if (kind != 0) {
+            any = true;
+            c->accept |= kind;
+            /* Orion answers in the first range's format unless a later
+             * one has a higher q; only the text ranges choose text. */
+            if (q > best) {
+                best = q;
+                c->accept = (c->accept & ~ACCEPT_TEXT_FIRST) |
+                            (kind == ACCEPT_TEXT ? ACCEPT_TEXT_FIRST : 0);
+            }
+        }
         p += n + (p[n] == ',');
     }
-    if (best_json > 0)
-        c->accept |= ACCEPT_JSON;
-    if (best_text > 0)
-        c->accept |= ACCEPT_TEXT;
-    if (best_text > best_json)
-        c->accept |= ACCEPT_TEXT_FIRST;
+    if (failed)
+        return -1;
+    if (!any)
+        return ngsi_fail(err, 406, "NotAcceptable", "no acceptable mime-type in accept header");
     return 0;
 }
 

@@ -129,6 +129,7 @@ typedef struct ngsi_attr {
     ngsi_md *md;
     size_t nmd;
     size_t md_cap;
+    bool md_given;   /* the request had "metadata" ({} clears on update) */
     double cre_date; /* seconds; 0 when unknown */
     double mod_date;
 } ngsi_attr;
@@ -225,6 +226,9 @@ int ngsi_check_uri_chars(const char *s, bool param, const char *except, ngsi_err
 int ngsi_check_pattern(const char *pattern, const char *what, ngsi_error *err);
 /* Whether c is one of Orion's forbidden characters in values: <>"'=;() */
 bool ngsi_forbidden_char(char c);
+/* Whether s has a character refused in ids, types and names (the above,
+ * blanks and controls, &?/#); lengths are not looked at. */
+bool ngsi_has_forbidden_id_char(const char *s);
 
 /* --------------------------------------------------------------- tenancy */
 

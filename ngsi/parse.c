@@ -121,6 +121,7 @@ static int parse_normalized(const json_t *v, ngsi_attr *out, ngsi_error *err)
         return -1;
     out->value = value ? json_incref(value) : json_null();
     out->type = xstrdup(type ? json_string_value(type) : ngsi_default_type(out->value));
+    out->md_given = md != NULL;
     if (md != NULL && parse_metadata(md, out, err) < 0)
         return -1;
     return 0;
@@ -255,9 +256,11 @@ static json_t *number_from_text(const char *s)
     char *end;
     errno = 0;
     double d = strtod(s, &end);
+    if (end == s) /* nothing read, blanks alone included */
+        return NULL;
     while (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r')
         end++;
-    if (end == s || *end != '\0' || errno == ERANGE || !isfinite(d))
+    if (*end != '\0' || errno == ERANGE || !isfinite(d))
         return NULL;
     return json_real(d);
 }
@@ -273,11 +276,14 @@ json_t *ngsi_value_from_text(const char *text, size_t len, ngsi_error *err)
     json_t *v = NULL;
     if (s == NULL)
         abort();
+    len = strlen(s); /* a body with a NUL byte ends there, as in Orion */
     if (s[0] == '"') {
-        if (len < 2 || s[len - 1] != '"')
+        /* Orion's closing quote is the last character, so a lone '"' is
+         * an empty string. */
+        if (s[len - 1] != '"')
             ngsi_bad_request(err, "Missing citation-mark at end of string");
         else
-            v = json_stringn(s + 1, len - 2);
+            v = json_stringn(s + 1, len >= 2 ? len - 2 : 0);
     } else if (one_of(s, "true", "True", "TRUE")) {
         v = json_true();
     } else if (one_of(s, "false", "False", "FALSE")) {

@@ -10,11 +10,11 @@
  */
 #include "store_private.h"
 
+#include <stdint.h>
 #include <string.h>
 
 /* MongoDB's duplicate key error code. */
 #define MONGO_DUPLICATE_KEY 11000
-
 static bool single_exact_path(const ngsi_paths *paths)
 {
     return paths != NULL && paths->n == 1 && strchr(paths->path[0], '#') == NULL;

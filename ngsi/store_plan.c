@@ -12,25 +12,46 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Copy the stored metadata that the incoming attribute does not name. */
-static void keep_old_metadata(ngsi_attr *a, const ngsi_attr *old)
+static void copy_md(ngsi_attr *to, const ngsi_md *m)
 {
-    for (size_t i = 0; i < old->nmd; i++) {
-        if (ngsi_attr_find_md(a, old->md[i].name) != NULL)
-            continue;
-        ngsi_md *m = ngsi_attr_append_md(a);
-        m->name = strdup(old->md[i].name);
-        m->type = strdup(old->md[i].type);
-        m->value = json_incref(old->md[i].value);
-    }
+    ngsi_md *c = ngsi_attr_append_md(to);
+    c->name = strdup(m->name);
+    c->type = strdup(m->type);
+    c->value = json_incref(m->value);
+    if (c->name == NULL || c->type == NULL)
+        abort();
 }
 
+/* Merge the stored metadata into a's: stored items keep their place
+ * (replaced by the request's item of the same name), the request's new
+ * ones follow. */
+static void merge_metadata(ngsi_attr *a, const ngsi_attr *old)
+{
+    ngsi_attr merged = {0};
+    for (size_t i = 0; i < old->nmd; i++) {
+        const ngsi_md *mine = ngsi_attr_find_md(a, old->md[i].name);
+        copy_md(&merged, mine != NULL ? mine : &old->md[i]);
+    }
+    for (size_t i = 0; i < a->nmd; i++)
+        if (ngsi_attr_find_md(old, a->md[i].name) == NULL)
+            copy_md(&merged, &a->md[i]);
+    for (size_t i = 0; i < a->nmd; i++)
+        ngsi_md_clear(&a->md[i]);
+    free(a->md);
+    a->md = merged.md;
+    a->nmd = merged.nmd;
+    a->md_cap = merged.md_cap;
+}
+
+/* Orion merges metadata unless overrideMetadata is given, and an explicit
+ * "metadata":{} clears them. */
 void store_merge_attr(ngsi_attr *a, const ngsi_attr *old, bool override_md, double now)
 {
     a->cre_date = old ? old->cre_date : now;
     a->mod_date = now;
-    if (old != NULL && !override_md)
-        keep_old_metadata(a, old);
+    bool clear = a->md_given && a->nmd == 0;
+    if (old != NULL && !override_md && !clear)
+        merge_metadata(a, old);
 }
 
 static void add_name(ngsi_buf *names, const char *name)

@@ -15,6 +15,11 @@
 
 #define STORE_COL_ENTITIES "entities"
 
+/* Larger skips are not sent: mongo-java-server reads skip as a 32-bit int
+ * and wraps, and no collection holds that many entities anyway, so such a
+ * page is empty. */
+#define STORE_SKIP_MAX INT32_MAX
+
 /* Databases whose indexes were ensured recently, so that the check costs a
  * round trip only once per STORE_INDEX_RECHECK_S. */
 #define STORE_INDEXED_MAX 64

@@ -164,7 +164,7 @@ static int run_exact(store_conn *c, const store_query *q, const bson_t *filter, 
     bson_error_t e;
     if (q->count && (out->total = store_count(c, filter, err)) < 0)
         return -1;
-    if (q->limit == 0)
+    if (q->limit == 0 || q->offset > STORE_SKIP_MAX)
         return 0;
     append_sort(q, &opts);
     if (q->offset > 0)

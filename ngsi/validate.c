@@ -44,6 +44,15 @@ static const char *field_label(int what)
     }
 }
 
+bool ngsi_has_forbidden_id_char(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p <= ' ' || *p == 0x7f || strchr(FORBIDDEN, *p) != NULL ||
+            strchr(FORBIDDEN_IN_IDS, *p) != NULL)
+            return true;
+    return false;
+}
+
 int ngsi_check_name(const char *s, enum ngsi_field what, ngsi_error *err)
 {
     size_t len = strlen(s);
@@ -52,12 +61,8 @@ int ngsi_check_name(const char *s, enum ngsi_field what, ngsi_error *err)
     if (len > NGSI_NAME_MAX)
         return ngsi_bad_request(err, "%s length: %zu, max length supported: %d", field_label(what),
                                 len, NGSI_NAME_MAX);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        bool bad = *p <= ' ' || *p == 0x7f || strchr(FORBIDDEN, *p) != NULL ||
-                   strchr(FORBIDDEN_IN_IDS, *p) != NULL;
-        if (bad)
-            return ngsi_bad_request(err, "Invalid characters in %s", field_label(what));
-    }
+    if (ngsi_has_forbidden_id_char(s))
+        return ngsi_bad_request(err, "Invalid characters in %s", field_label(what));
     return 0;
 }
 
@@ -92,8 +97,10 @@ static bool has_forbidden(const char *s)
 static int check_value(const json_t *v, int what, int depth, ngsi_error *err)
 {
     if (depth > NGSI_COMPOUND_DEPTH_MAX)
+        /* Orion's text is unknown; this one avoids the parentheses that
+         * Orion's HTML escaping would turn into &#40; &#41;. */
         return ngsi_fail(err, 400, "ParseError",
-                         "max nesting level (%d) of compound value exceeded",
+                         "max nesting level of compound value exceeded [max: %d]",
                          NGSI_COMPOUND_DEPTH_MAX);
     if (json_is_string(v) && has_forbidden(json_string_value(v)))
         return ngsi_bad_request(err, "Invalid characters in %s", field_label(what));

@@ -94,6 +94,37 @@ static void set_var(ctx *c, const char *name, const char *value)
     }
 }
 
+/* ${repeat(N,text)}: text N times, for payloads too large to write out
+ * (the 1 MB limit). Returns false when name is not of that form. */
+static bool expand_repeat(ngsi_buf *b, const char *name)
+{
+    char *end;
+    if (strncmp(name, "repeat(", 7) != 0)
+        return false;
+    unsigned long n = strtoul(name + 7, &end, 10);
+    size_t len = strlen(end);
+    if (*end != ',' || len < 2 || end[len - 1] != ')')
+        return false;
+    for (unsigned long i = 0; i < n; i++)
+        ngsi_buf_append(b, end + 1, len - 2);
+    return true;
+}
+
+/* ${now(+S)} or ${now(-S)}: the time S seconds from now as an ISO 8601
+ * DateTime, for expiry cases. Returns false when name is not of that form. */
+static bool expand_now(ngsi_buf *b, const char *name)
+{
+    char *end, text[NGSI_DATETIME_MAX];
+    if (strncmp(name, "now(", 4) != 0)
+        return false;
+    double offset = strtod(name + 4, &end);
+    if (strcmp(end, ")") != 0)
+        return false;
+    ngsi_datetime_format(ngsi_now() + offset, text);
+    ngsi_buf_puts(b, text);
+    return true;
+}
+
 /* ${name} replaced by its value; ${PORT} and ${DB} are predefined. New. */
 static char *expand(ctx *c, const char *s)
 {
@@ -107,6 +138,10 @@ static char *expand(ctx *c, const char *s)
         }
         char name[64];
         snprintf(name, sizeof name, "%.*s", (int)(end - s - 2), s + 2);
+        if (expand_repeat(&b, name) || expand_now(&b, name)) {
+            s = end + 1;
+            continue;
+        }
         const char *v = NULL;
         for (size_t i = 0; i < c->nvars; i++)
             if (strcmp(c->vars[i].name, name) == 0)
@@ -317,9 +352,46 @@ static const char *find_header(const response *r, const char *name, char *out, s
     return NULL;
 }
 
+/* Where header name starts in the received headers, or -1. */
+static long header_pos(const response *r, const char *name, size_t nl)
+{
+    for (const char *l = r->headers.data; l && *l;) {
+        if (strncasecmp(l, name, nl) == 0 && l[nl] == ':')
+            return l - r->headers.data;
+        const char *end = strchr(l, '\n');
+        l = end ? end + 1 : NULL;
+    }
+    return -1;
+}
+
+/* "@order: A, B, C": these headers are present in this order (others may
+ * come between them). */
+static int check_order(ctx *c, const response *r, const char *list)
+{
+    long last = -1;
+    for (const char *p = list; *p;) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        size_t n = strcspn(p, ", ");
+        if (n == 0)
+            break;
+        long at = header_pos(r, p, n);
+        if (at < 0)
+            return fail(c, "header %.*s missing; headers were:\n%s", (int)n, p, r->headers.data);
+        if (at < last)
+            return fail(c, "header %.*s out of order; headers were:\n%s", (int)n, p,
+                        r->headers.data);
+        last = at;
+        p += n;
+    }
+    return 0;
+}
+
 static int check_header(ctx *c, const response *r, char *line)
 {
     char got[4096];
+    if (strncmp(line, "@order:", 7) == 0)
+        return check_order(c, r, line + 7);
     if (line[0] == '!') {
         if (find_header(r, line + 1, got, sizeof got) != NULL)
             return fail(c, "header %s should be absent, got '%s'", line + 1, got);

@@ -214,6 +214,8 @@ Test(parse, deep_compound_refused)
     ngsi_entity *e = parse(b.data, NGSI_IN_NORMALIZED, &err);
     cr_expect_null(e);
     cr_expect_eq(err.status, 400);
+    cr_expect_str_eq(err.name, "ParseError");
+    cr_expect_str_eq(err.description, "max nesting level of compound value exceeded [max: 64]");
     ngsi_buf_free(&b);
 }
 
@@ -233,10 +235,55 @@ Test(parse, text_plain_values)
     cr_expect_null(ngsi_value_from_text("hello", 5, &err));
     cr_expect_str_eq(err.description, "attribute value type not recognized");
     cr_expect_null(ngsi_value_from_text("12abc", 5, &err));
+    cr_expect_null(ngsi_value_from_text(" ", 1, &err), "blanks are not a number");
+    cr_expect_str_eq(err.description, "attribute value type not recognized");
     cr_expect_null(ngsi_value_from_text("\"abc", 4, &err));
     cr_expect_str_eq(err.description, "Missing citation-mark at end of string");
     cr_expect_null(ngsi_value_from_text("\"a=b\"", 5, &err));
     cr_expect_str_eq(err.description, "Invalid characters in attribute value");
+}
+
+Test(validate, forbidden_id_chars)
+{
+    cr_expect_not(ngsi_has_forbidden_id_char("Room_1-a.b:c"));
+    cr_expect_not(ngsi_has_forbidden_id_char("部屋"), "UTF-8 is allowed");
+    const char *bad[] = {"a b", "a\tb", "a&b", "a?b", "a/b", "a#b", "a(b", "a=b", "a\x7f"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        cr_expect(ngsi_has_forbidden_id_char(bad[i]), "%s", bad[i]);
+}
+
+/* Updates clear metadata on "metadata":{} but keep them when it is absent,
+ * so the parse must tell the two apart. */
+Test(parse, metadata_given_or_not)
+{
+    ngsi_error err = {0};
+    ngsi_entity *e = parse("{\"id\":\"E\",\"a\":{\"value\":1,\"metadata\":{}},\"b\":{\"value\":2}}",
+                           NGSI_IN_NORMALIZED, &err);
+    cr_assert_not_null(e, "%s", err.description);
+    cr_expect(ngsi_entity_find(e, "a")->md_given);
+    cr_expect_eq(ngsi_entity_find(e, "a")->nmd, 0);
+    cr_expect_not(ngsi_entity_find(e, "b")->md_given);
+    ngsi_entity_free(e);
+    e = parse("{\"id\":\"E\",\"a\":{\"metadata\":{}}}", NGSI_IN_KEYVALUES, &err);
+    cr_assert_not_null(e, "%s", err.description);
+    cr_expect_not(ngsi_entity_find(e, "a")->md_given, "keyValues: a value, not metadata");
+    ngsi_entity_free(e);
+}
+
+/* Orion takes a lone '"' as both the opening and the closing quote. */
+Test(parse, text_plain_lone_quote_is_empty_string)
+{
+    ngsi_error err = {0};
+    json_t *v = ngsi_value_from_text("\"", 1, &err);
+    cr_assert_not_null(v, "%s", err.description);
+    cr_expect(json_is_string(v));
+    cr_expect_str_eq(json_string_value(v), "");
+    json_decref(v);
+    /* A NUL byte ends the text: only what precedes it is looked at. */
+    v = ngsi_value_from_text("\"\0abc", 5, &err);
+    cr_assert_not_null(v, "%s", err.description);
+    cr_expect_str_eq(json_string_value(v), "");
+    json_decref(v);
 }
 
 Test(render, attrs_list_orders_and_selects_builtins)
