@@ -51,11 +51,13 @@ static const ngsi_attr *builtin_attr(const ngsi_entity *e, const char *name, ngs
     return tmp;
 }
 
+/* A user attribute named like a builtin wins, as in Orion. */
 const ngsi_attr *ngsi_entity_lookup(const ngsi_entity *e, const char *name, ngsi_attr *tmp)
 {
-    if (is_builtin(name, BUILTIN_ATTRS, 3))
+    const ngsi_attr *a = ngsi_entity_find(e, name);
+    if (a == NULL && is_builtin(name, BUILTIN_ATTRS, 3))
         return builtin_attr(e, name, tmp);
-    return ngsi_entity_find(e, name);
+    return a;
 }
 
 static json_t *md_item(const char *type, json_t *value /* stolen */)
@@ -102,22 +104,40 @@ json_t *ngsi_attr_render(const ngsi_entity *e, const ngsi_attr *a, const ngsi_re
 typedef void (*attr_fn)(const ngsi_entity *e, const ngsi_attr *a, const ngsi_render_opts *o,
                         json_t *out);
 
+/* With "*" Orion renders every user attribute in the entity's order and
+ * then the builtins the list names, in their fixed order; without it, the
+ * list's order. */
+static void for_each_with_all(const ngsi_entity *e, const ngsi_render_opts *o, attr_fn fn,
+                              json_t *out)
+{
+    for (size_t i = 0; i < e->nattrs; i++)
+        fn(e, &e->attrs[i], o, out);
+    for (size_t k = 0; k < sizeof BUILTIN_ATTRS / sizeof *BUILTIN_ATTRS; k++) {
+        ngsi_attr tmp = {0};
+        const ngsi_attr *a = NULL;
+        if (ngsi_list_has(o->attrs, BUILTIN_ATTRS[k]) &&
+            ngsi_entity_find(e, BUILTIN_ATTRS[k]) == NULL)
+            a = builtin_attr(e, BUILTIN_ATTRS[k], &tmp);
+        if (a != NULL)
+            fn(e, a, o, out);
+        ngsi_attr_clear(&tmp);
+    }
+}
+
 static void for_each_selected(const ngsi_entity *e, const ngsi_render_opts *o, attr_fn fn,
                               json_t *out)
 {
     const ngsi_list *l = o->attrs;
+    if (l != NULL && ngsi_list_has(l, "*")) {
+        for_each_with_all(e, o, fn, out);
+        return;
+    }
     if (l == NULL || l->n == 0) {
         for (size_t i = 0; i < e->nattrs; i++)
             fn(e, &e->attrs[i], o, out);
         return;
     }
     for (size_t k = 0; k < l->n; k++) {
-        if (strcmp(l->item[k], "*") == 0) {
-            for (size_t i = 0; i < e->nattrs; i++)
-                if (!ngsi_list_has(l, e->attrs[i].name)) /* listed ones keep their place */
-                    fn(e, &e->attrs[i], o, out);
-            continue;
-        }
         ngsi_attr tmp = {0};
         const ngsi_attr *a = ngsi_entity_lookup(e, l->item[k], &tmp);
         if (a != NULL)
@@ -144,14 +164,34 @@ static void put_value(const ngsi_entity *e, const ngsi_attr *a, const ngsi_rende
     json_array_append(out, a->value);
 }
 
+/* unique: Orion drops a value that renders like one already in this
+ * entity's list (it compares the rendered texts, so 1 and 1.0 are one). */
+static void put_unique_value(const ngsi_entity *e, const ngsi_attr *a, const ngsi_render_opts *o,
+                             json_t *out)
+{
+    char *text = ngsi_json_dumps(a->value);
+    bool seen = false;
+    for (size_t i = 0; i < json_array_size(out) && !seen; i++) {
+        char *other = ngsi_json_dumps(json_array_get(out, i));
+        seen = strcmp(text, other) == 0;
+        free(other);
+    }
+    free(text);
+    if (!seen)
+        json_array_append(out, a->value);
+}
+
 json_t *ngsi_attrs_render(const ngsi_entity *e, const ngsi_render_opts *o)
 {
     json_t *out;
     switch (o->mode) {
     case NGSI_VALUES:
-    case NGSI_UNIQUE:
         out = json_array();
         for_each_selected(e, o, put_value, out);
+        return out;
+    case NGSI_UNIQUE:
+        out = json_array();
+        for_each_selected(e, o, put_unique_value, out);
         return out;
     case NGSI_KEYVALUES:
         out = json_object();
