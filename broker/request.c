@@ -43,6 +43,32 @@ static const char *arg_exceptions(const char *key, bool *skip)
     return NULL;
 }
 
+static bool all_digits(const char *s)
+{
+    if (*s == '\0')
+        return false;
+    for (; *s; s++)
+        if (!isdigit((unsigned char)*s))
+            return false;
+    return true;
+}
+
+/* One limit= or offset= value with Orion's texts. */
+static int page_value(const char *key, const char *v, size_t *out, ngsi_error *err)
+{
+    bool limit = strcmp(key, "limit") == 0;
+    if (!all_digits(v) || (!limit && strlen(v) > 18))
+        return ngsi_bad_request(err, "Bad pagination %s: /%s/ [must be a decimal number]", key, v);
+    unsigned long long n = strtoull(v, NULL, 10);
+    if (limit && n == 0)
+        return ngsi_bad_request(err, "Bad pagination limit: /%s/ [a value of ZERO is unacceptable]",
+                                v);
+    if (limit && (n > PAGE_MAX_LIMIT || strlen(v) > 10))
+        return ngsi_bad_request(err, "Bad pagination limit: /%s/ [max: %d]", v, PAGE_MAX_LIMIT);
+    *out = (size_t)n;
+    return 0;
+}
+
 static enum MHD_Result check_one_arg(void *cls, enum MHD_ValueKind kind, const char *key,
                                      const char *value)
 {
@@ -54,8 +80,13 @@ static enum MHD_Result check_one_arg(void *cls, enum MHD_ValueKind kind, const c
         ac->failed = true;
         return MHD_NO;
     }
-    if (ngsi_check_uri_chars(key, true, NULL, ac->err) < 0 ||
-        (!skip && ngsi_check_uri_chars(value, true, except, ac->err) < 0)) {
+    size_t page;
+    bool paging = strcmp(key, "limit") == 0 || strcmp(key, "offset") == 0;
+    /* Orion checks paging values before forbidden characters: "<2" is a
+     * bad offset, not a bad character. */
+    if ((paging && page_value(key, value, &page, ac->err) < 0) ||
+        ngsi_check_uri_chars(key, true, NULL, ac->err) < 0 ||
+        (!skip && !paging && ngsi_check_uri_chars(value, true, except, ac->err) < 0)) {
         ac->failed = true;
         return MHD_NO;
     }
@@ -120,42 +151,16 @@ int call_parse_options(call *c, ngsi_error *err)
     return 0;
 }
 
-static bool all_digits(const char *s)
-{
-    if (*s == '\0')
-        return false;
-    for (; *s; s++)
-        if (!isdigit((unsigned char)*s))
-            return false;
-    return true;
-}
-
 int call_paging(call *c, size_t *offset, size_t *limit, ngsi_error *err)
 {
     const char *l = call_arg(c, "limit");
     const char *o = call_arg(c, "offset");
     *limit = PAGE_DEFAULT_LIMIT;
     *offset = 0;
-    if (l != NULL) {
-        if (!all_digits(l))
-            return ngsi_bad_request(err, "Bad pagination limit: /%s/ [must be a decimal number]",
-                                    l);
-        unsigned long long v = strtoull(l, NULL, 10);
-        if (v == 0)
-            return ngsi_bad_request(err,
-                                    "Bad pagination limit: /%s/ [a value of ZERO is "
-                                    "unacceptable]",
-                                    l);
-        if (v > PAGE_MAX_LIMIT || strlen(l) > 10)
-            return ngsi_bad_request(err, "Bad pagination limit: /%s/ [max: %d]", l, PAGE_MAX_LIMIT);
-        *limit = (size_t)v;
-    }
-    if (o != NULL) {
-        if (!all_digits(o) || strlen(o) > 18)
-            return ngsi_bad_request(err, "Bad pagination offset: /%s/ [must be a decimal number]",
-                                    o);
-        *offset = (size_t)strtoull(o, NULL, 10);
-    }
+    if (l != NULL && page_value("limit", l, limit, err) < 0)
+        return -1;
+    if (o != NULL && page_value("offset", o, offset, err) < 0)
+        return -1;
     return 0;
 }
 
