@@ -68,25 +68,41 @@ static json_t *md_item(const char *type, json_t *value /* stolen */)
     return o;
 }
 
+/* A builtin metadata item (dateCreated, dateModified) of a into out, unless
+ * the attribute has a user item of that name or no date for it. */
 static void add_builtin_md(json_t *out, const ngsi_attr *a, const char *name)
 {
     double t = strcmp(name, "dateCreated") == 0 ? a->cre_date : a->mod_date;
-    if (t != 0)
+    if (t != 0 && ngsi_attr_find_md(a, name) == NULL)
         json_object_set_new(out, name, md_item("DateTime", datetime_value(t)));
 }
 
+static void add_md(json_t *out, const ngsi_md *m)
+{
+    json_object_set_new(out, m->name, md_item(m->type, json_incref(m->value)));
+}
+
+/* Like attributes: no filter or "*" gives the attribute's order (builtins
+ * named beside "*" last); otherwise the filter's order. */
 static json_t *render_metadata(const ngsi_attr *a, const ngsi_list *filter)
 {
     json_t *out = json_object();
     bool all = filter == NULL || filter->n == 0 || ngsi_list_has(filter, "*");
-    for (size_t i = 0; i < a->nmd; i++) {
-        const ngsi_md *m = &a->md[i];
-        if (all || ngsi_list_has(filter, m->name))
-            json_object_set_new(out, m->name, md_item(m->type, json_incref(m->value)));
+    if (all) {
+        for (size_t i = 0; i < a->nmd; i++)
+            add_md(out, &a->md[i]);
+        for (size_t k = 0; filter != NULL && k < sizeof BUILTIN_MD / sizeof *BUILTIN_MD; k++)
+            if (ngsi_list_has(filter, BUILTIN_MD[k]))
+                add_builtin_md(out, a, BUILTIN_MD[k]);
+        return out;
     }
-    for (size_t i = 0; filter != NULL && i < filter->n; i++)
-        if (is_builtin(filter->item[i], BUILTIN_MD, 2))
-            add_builtin_md(out, a, filter->item[i]);
+    for (size_t k = 0; k < filter->n; k++) {
+        const ngsi_md *m = ngsi_attr_find_md(a, filter->item[k]);
+        if (m != NULL)
+            add_md(out, m);
+        else if (is_builtin(filter->item[k], BUILTIN_MD, 2))
+            add_builtin_md(out, a, filter->item[k]);
+    }
     return out;
 }
 

@@ -331,6 +331,31 @@ Test(render, metadata_filter_and_builtin_metadata)
     ngsi_entity_free(e);
 }
 
+Test(render, metadata_filter_gives_the_order)
+{
+    ngsi_error err = {0};
+    ngsi_entity *e = parse("{\"id\":\"E\",\"type\":\"T\",\"a\":{\"value\":1,\"metadata\":{"
+                           "\"m1\":{\"value\":1},\"m2\":{\"value\":2}}}}",
+                           NGSI_IN_NORMALIZED, &err);
+    e->attrs[0].mod_date = 1700000000.0;
+    ngsi_list md;
+    cr_assert_eq(ngsi_list_parse("m2,m1", "metadata", &md, &err), 0);
+    ngsi_render_opts o = {.mode = NGSI_NORMALIZED, .metadata = &md};
+    expect_render(e, &o,
+                  "{\"id\":\"E\",\"type\":\"T\",\"a\":{\"type\":\"Number\",\"value\":1,"
+                  "\"metadata\":{\"m2\":{\"type\":\"Number\",\"value\":2},\"m1\":{"
+                  "\"type\":\"Number\",\"value\":1}}}}");
+    ngsi_list_clear(&md);
+    cr_assert_eq(ngsi_list_parse("dateModified,*", "metadata", &md, &err), 0);
+    expect_render(e, &o,
+                  "{\"id\":\"E\",\"type\":\"T\",\"a\":{\"type\":\"Number\",\"value\":1,"
+                  "\"metadata\":{\"m1\":{\"type\":\"Number\",\"value\":1},\"m2\":{"
+                  "\"type\":\"Number\",\"value\":2},\"dateModified\":{\"type\":\"DateTime\","
+                  "\"value\":\"2023-11-14T22:13:20.000Z\"}}}}");
+    ngsi_list_clear(&md);
+    ngsi_entity_free(e);
+}
+
 Test(list, empty_items_refused)
 {
     ngsi_error err = {0};
