@@ -126,16 +126,23 @@ static int save_one(call *c, const ngsi_entity *e, const ngsi_attr *a, ngsi_erro
     return rc;
 }
 
+/* Orion parses the payload before it looks the entity up, so a bad body
+ * wins over a missing entity or attribute. */
 int h_attr_put(call *c, ngsi_error *err)
 {
-    ngsi_entity *e;
+    const char *name;
+    ngsi_entity *e = NULL;
     ngsi_attr *old, incoming = {0};
+    if (path_attr(c, &name, err) < 0)
+        return -1;
     json_t *body = call_json_body(c, err);
     if (body == NULL)
         return -1;
-    int rc = load_attr(c, &e, &old, err);
+    int rc = json_is_object(body) ? 0 : ngsi_fail(err, 400, "ParseError", NGSI_TXT_PARSE_ERROR);
     if (rc == 0)
-        rc = ngsi_attr_parse(old->name, body, NGSI_IN_NORMALIZED, &incoming, err);
+        rc = ngsi_attr_parse(name, body, NGSI_IN_NORMALIZED, &incoming, err);
+    if (rc == 0)
+        rc = load_attr(c, &e, &old, err);
     if (rc == 0) {
         store_merge_attr(&incoming, old, (c->options & OPT_OVERRIDE_METADATA) != 0, ngsi_now());
         rc = save_one(c, e, &incoming, err);
