@@ -131,6 +131,7 @@ typedef struct ngsi_attr {
     size_t md_cap;
     double cre_date; /* seconds; 0 when unknown */
     double mod_date;
+    bool md_reset; /* the request said "metadata":{}: an update drops the stored metadata */
 } ngsi_attr;
 
 typedef struct ngsi_entity {

@@ -123,6 +123,7 @@ static int parse_normalized(const json_t *v, ngsi_attr *out, ngsi_error *err)
     out->type = xstrdup(type ? json_string_value(type) : ngsi_default_type(out->value));
     if (md != NULL && parse_metadata(md, out, err) < 0)
         return -1;
+    out->md_reset = json_is_object(md) && json_object_size(md) == 0;
     return 0;
 }
 

@@ -5,7 +5,8 @@
  * on .../attrs, upserts and batch operations), which attributes are written
  * and which are refused, so the single-entity routes and the bulk path of
  * /v2/op/update cannot drift apart. Metadata of an updated attribute are
- * merged with the stored ones unless overrideMetadata is given.
+ * merged with the stored ones unless overrideMetadata is given or the
+ * request names an empty metadata object.
  */
 #include "store_private.h"
 
@@ -29,7 +30,9 @@ void store_merge_attr(ngsi_attr *a, const ngsi_attr *old, bool override_md, doub
 {
     a->cre_date = old ? old->cre_date : now;
     a->mod_date = now;
-    if (old != NULL && !override_md)
+    /* Orion's one way to delete metadata without overrideMetadata is an
+     * explicit "metadata":{}. */
+    if (old != NULL && !override_md && !a->md_reset)
         keep_old_metadata(a, old);
 }
 
