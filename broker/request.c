@@ -210,6 +210,7 @@ int call_parse_accept(call *c, ngsi_error *err)
 {
     const char *h = call_header(c, "Accept");
     double best_json = -1, best_text = -1;
+    int json_at = -1, text_at = -1; /* which range gave the best q: ties go to the first */
     c->accept = 0;
     if (h == NULL) {
         c->accept = ACCEPT_JSON | ACCEPT_TEXT;
@@ -217,31 +218,31 @@ int call_parse_accept(call *c, ngsi_error *err)
     }
     if (*h == '\0')
         return ngsi_bad_request(err, "empty accept header");
-    for (const char *p = h; *p;) {
-        size_t n = strcspn(p, ",");
-        const char *s = p;
-        while (*s == ' ' && s < p + n)
+    for (int at = 0; *h; at++) {
+        size_t n = strcspn(h, ",");
+        const char *s = h;
+        while (*s == ' ' && s < h + n)
             s++;
         size_t tn = strcspn(s, ";,");
         while (tn > 0 && s[tn - 1] == ' ')
             tn--;
         double q;
-        if (media_q(s + tn, (size_t)(p + n - (s + tn)), &q, err) < 0)
+        if (media_q(s + tn, (size_t)(h + n - (s + tn)), &q, err) < 0)
             return -1;
         unsigned kind = media_kind(s, tn);
+        /* a wildcard allows text just below JSON, so it answers JSON */
+        double text_q = (kind & ACCEPT_JSON) ? q - 1e-6 : q;
         if ((kind & ACCEPT_JSON) && q > 0 && q > best_json)
-            best_json = q;
-        if ((kind & ACCEPT_TEXT) && !(kind & ACCEPT_JSON) && q > 0 && q > best_text)
-            best_text = q;
-        else if ((kind & ACCEPT_TEXT) && q > 0 && best_text < 0)
-            best_text = q - 1e-6; /* a wildcard allows text below explicit JSON */
-        p += n + (p[n] == ',');
+            best_json = q, json_at = at;
+        if ((kind & ACCEPT_TEXT) && text_q > 0 && text_q > best_text)
+            best_text = text_q, text_at = at;
+        h += n + (h[n] == ',');
     }
     if (best_json > 0)
         c->accept |= ACCEPT_JSON;
     if (best_text > 0)
         c->accept |= ACCEPT_TEXT;
-    if (best_text > best_json)
+    if (best_text > best_json || (best_text == best_json && text_at < json_at))
         c->accept |= ACCEPT_TEXT_FIRST;
     return 0;
 }
