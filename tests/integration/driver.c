@@ -218,6 +218,34 @@ static bool matches(ctx *c, const char *exp, const char *text, size_t len)
 
 /* ------------------------------------------------------------- requests */
 
+/* Largest REPEAT(text,count) expansion: a few times the broker's default
+ * body limit is enough to test it. */
+#define REPEAT_MAX (8u << 20)
+
+/* Request bodies may hold REPEAT(text,count): text (no ',' or ')') written
+ * count times, so size limits can be tested without megabyte files. New. */
+static char *expand_repeats(const char *s)
+{
+    ngsi_buf b = {0};
+    ngsi_buf_puts(&b, "");
+    for (;;) {
+        const char *r = strstr(s, "REPEAT(");
+        const char *comma = r ? strchr(r, ',') : NULL;
+        const char *close = comma ? strchr(comma, ')') : NULL;
+        if (close == NULL || memchr(r, ')', (size_t)(comma - r)) != NULL) {
+            ngsi_buf_puts(&b, s);
+            return ngsi_buf_steal(&b);
+        }
+        ngsi_buf_append(&b, s, (size_t)(r - s));
+        const char *text = r + 7;
+        size_t tl = (size_t)(comma - text);
+        unsigned long n = strtoul(comma + 1, NULL, 10);
+        for (unsigned long i = 0; i < n && b.len + tl <= REPEAT_MAX; i++)
+            ngsi_buf_append(&b, text, tl);
+        s = close + 1;
+    }
+}
+
 static size_t on_body(char *p, size_t size, size_t n, void *ud)
 {
     ngsi_buf_append(ud, p, size * n);
@@ -273,6 +301,7 @@ static int send_request(ctx *c, const char *text, response *r)
     }
     if (body && *body && !has_ct)
         hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+    char *big = body ? expand_repeats(body) : NULL;
     hdrs = curl_slist_append(hdrs, "Expect:");
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
@@ -284,14 +313,15 @@ static int send_request(ctx *c, const char *text, response *r)
     curl_easy_setopt(h, CURLOPT_HEADERDATA, &r->headers);
     if (strcmp(method, "HEAD") == 0)
         curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
-    if (body && *body) {
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+    if (big && *big) {
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, big);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(big));
     }
     CURLcode rc = curl_easy_perform(h);
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
     curl_slist_free_all(hdrs);
     curl_easy_cleanup(h);
+    free(big);
     free(req);
     ngsi_buf_puts(&r->body, "");
     ngsi_buf_puts(&r->headers, "");
