@@ -94,7 +94,9 @@ static void set_var(ctx *c, const char *name, const char *value)
     }
 }
 
-/* ${name} replaced by its value; ${PORT} and ${DB} are predefined. New. */
+/* ${name} replaced by its value; ${PORT} and ${DB} are predefined, and
+ * ${NOW+s} (or ${NOW-s}, ${NOW}) is the time s seconds from now as an ISO
+ * 8601 UTC date. New. */
 static char *expand(ctx *c, const char *s)
 {
     ngsi_buf b = {0};
@@ -108,9 +110,14 @@ static char *expand(ctx *c, const char *s)
         char name[64];
         snprintf(name, sizeof name, "%.*s", (int)(end - s - 2), s + 2);
         const char *v = NULL;
+        char now[NGSI_DATETIME_MAX];
         for (size_t i = 0; i < c->nvars; i++)
             if (strcmp(c->vars[i].name, name) == 0)
                 v = c->vars[i].value;
+        if (strncmp(name, "NOW", 3) == 0 && (name[3] == '\0' || name[3] == '+' || name[3] == '-')) {
+            ngsi_datetime_format(ngsi_now() + atof(name + 3), now);
+            v = now;
+        }
         if (v != NULL)
             ngsi_buf_puts(&b, v);
         else
