@@ -63,11 +63,16 @@ ngsi_attr *store_plan_attrs(const ngsi_entity *stored, ngsi_entity *incoming,
         store_merge_attr(a, mode == STORE_ATTRS_REPLACE ? NULL : old, override_md, now);
         set[nset++] = *a; /* shallow: incoming keeps ownership */
     }
+    /* dateExpires is one of the attributes a replace drops when the
+     * request does not name it again. */
+    bool drop_expiry = mode == STORE_ATTRS_REPLACE && stored->exp_date != 0;
     *u = (store_update){.key = stored,
                         .set = set,
                         .nset = nset,
                         .replace = mode == STORE_ATTRS_REPLACE,
-                        .expires = incoming->exp_date != 0,
+                        .expires = incoming->exp_date != 0 ? 1
+                                   : drop_expiry           ? -1
+                                                           : 0,
                         .exp_date = incoming->exp_date,
                         .mod_date = now};
     return set;

@@ -72,3 +72,33 @@ Test(plan, override_metadata_replaces_the_set)
     expect_md("{\"A\":{\"value\":2,\"metadata\":{\"m3\":{\"value\":4}}}}", true, "m3");
     expect_md("{\"A\":{\"value\":2}}", true, "");
 }
+
+Test(plan, replace_without_date_expires_drops_the_expiry)
+{
+    ngsi_entity *stored = entity("{\"id\":\"E\",\"A\":{\"value\":1}}");
+    stored->exp_date = 4000000000.0;
+    ngsi_entity *in = attrs("{\"B\":{\"value\":2}}");
+    store_update u;
+    ngsi_buf failed = {0};
+    ngsi_attr *set = store_plan_attrs(stored, in, STORE_ATTRS_REPLACE, false, 10, &u, &failed);
+    cr_expect_eq(u.expires, -1);
+    ngsi_entity *after = store_apply_update(&u);
+    cr_expect_eq(after->exp_date, 0);
+    cr_expect_null(ngsi_entity_find(after, "A"));
+    ngsi_entity_free(after);
+    free(set);
+    /* Other modes keep it. */
+    set = store_plan_attrs(stored, in, STORE_ATTRS_UPSERT, false, 10, &u, &failed);
+    cr_expect_eq(u.expires, 0);
+    free(set);
+    ngsi_entity_free(in);
+    /* A replace naming dateExpires sets the new date. */
+    in = attrs("{\"dateExpires\":{\"type\":\"DateTime\",\"value\":\"2100-01-01\"}}");
+    set = store_plan_attrs(stored, in, STORE_ATTRS_REPLACE, false, 10, &u, &failed);
+    cr_expect_eq(u.expires, 1);
+    cr_expect_eq(u.exp_date, 4102444800.0);
+    free(set);
+    ngsi_buf_free(&failed);
+    ngsi_entity_free(in);
+    ngsi_entity_free(stored);
+}
