@@ -17,9 +17,10 @@
 
 /* /v2/entities/{id}/attrs/{name}/value has the most path parameters. */
 #define CALL_PARAMS_MAX 4
-/* Correlators are UUIDs (36 chars) but clients may send anything; Orion
- * echoes what it gets, so keep room for a long one. */
-#define CALL_CORRELATOR_MAX 128
+/* Correlators are UUIDs (36 chars) but clients may send anything, and
+ * Orion echoes what it gets: keep room for any header line a client is
+ * likely to send (chains of ids, trace contexts). Longer ones are cut. */
+#define CALL_CORRELATOR_MAX 4096
 /* "/v2/entities/<256>?type=<256>" plus slack. */
 #define CALL_LOCATION_MAX 600
 

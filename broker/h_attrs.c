@@ -86,14 +86,20 @@ static int path_attr(call *c, const char **name, ngsi_error *err)
     return 0;
 }
 
-/* Load the entity and find the named attribute in it. */
-static int load_attr(call *c, ngsi_entity **e, ngsi_attr **a, ngsi_error *err)
+#define EXPIRES "dateExpires"
+
+/* Load the entity and find the named attribute in it. dateExpires is the
+ * entity's expiry rather than a stored attribute, but Orion serves it at
+ * this URL too, so it is built into tmp (cleared by the caller). */
+static int load_attr(call *c, ngsi_entity **e, ngsi_attr **a, ngsi_attr *tmp, ngsi_error *err)
 {
     const char *name;
     *e = NULL;
     if (path_attr(c, &name, err) < 0 || call_load_entity(c, e, err) < 0)
         return -1;
     *a = ngsi_entity_find(*e, name);
+    if (*a == NULL && strcmp(name, EXPIRES) == 0)
+        *a = (ngsi_attr *)ngsi_entity_lookup(*e, name, tmp);
     if (*a == NULL)
         return ngsi_not_found(err, NGSI_TXT_ATTR_NOT_FOUND);
     return 0;
@@ -102,17 +108,34 @@ static int load_attr(call *c, ngsi_entity **e, ngsi_attr **a, ngsi_error *err)
 int h_attr_get(call *c, ngsi_error *err)
 {
     ngsi_entity *e;
-    ngsi_attr *a;
+    ngsi_attr *a, tmp = {0};
     ngsi_list attrs, md;
     ngsi_render_opts o;
     if (call_render_list_args(c, &attrs, &md, &o, err) < 0)
         return -1;
-    int rc = load_attr(c, &e, &a, err);
+    int rc = load_attr(c, &e, &a, &tmp, err);
     if (rc == 0)
         reply_json(c, 200, ngsi_attr_render(e, a, &o));
+    ngsi_attr_clear(&tmp);
     ngsi_entity_free(e);
     ngsi_list_clear(&attrs);
     ngsi_list_clear(&md);
+    return rc;
+}
+
+/* A new dateExpires goes through the payload parser, so the type and date
+ * checks (and texts) are those of any request carrying it. */
+static int save_expiry(call *c, const ngsi_entity *e, const ngsi_attr *a, ngsi_error *err)
+{
+    json_t *body = json_pack("{s:{s:s,s:O}}", EXPIRES, "type", a->type, "value", a->value);
+    ngsi_entity *parsed = ngsi_entity_new();
+    int rc = ngsi_attrs_parse(body, NGSI_IN_NORMALIZED, parsed, err);
+    if (rc == 0) {
+        store_update u = {.key = e, .expires = 1, .exp_date = parsed->exp_date};
+        rc = call_save(c, &u, err);
+    }
+    ngsi_entity_free(parsed);
+    json_decref(body);
     return rc;
 }
 
@@ -120,7 +143,7 @@ int h_attr_get(call *c, ngsi_error *err)
 static int save_one(call *c, const ngsi_entity *e, const ngsi_attr *a, ngsi_error *err)
 {
     store_update u = {.key = e, .set = a, .nset = 1};
-    int rc = call_save(c, &u, err);
+    int rc = strcmp(a->name, EXPIRES) == 0 ? save_expiry(c, e, a, err) : call_save(c, &u, err);
     if (rc == 0)
         reply_empty(c, 204);
     return rc;
@@ -143,16 +166,17 @@ int h_attr_put(call *c, ngsi_error *err)
 {
     const char *name;
     ngsi_entity *e = NULL;
-    ngsi_attr *old, incoming = {0};
+    ngsi_attr *old, incoming = {0}, tmp = {0};
     int rc = path_attr(c, &name, err);
     if (rc == 0)
         rc = parse_attr_body(c, name, &incoming, err);
     if (rc == 0)
-        rc = load_attr(c, &e, &old, err);
+        rc = load_attr(c, &e, &old, &tmp, err);
     if (rc == 0) {
         store_merge_attr(&incoming, old, (c->options & OPT_OVERRIDE_METADATA) != 0, ngsi_now());
         rc = save_one(c, e, &incoming, err);
     }
+    ngsi_attr_clear(&tmp);
     ngsi_attr_clear(&incoming);
     ngsi_entity_free(e);
     return rc;
@@ -165,7 +189,7 @@ int h_attr_delete(call *c, ngsi_error *err)
     if (path_attr(c, &name, err) < 0 || call_load_entity(c, &e, err) < 0)
         return -1;
     int rc;
-    if (strcmp(name, "dateExpires") == 0 && e->exp_date != 0) {
+    if (strcmp(name, EXPIRES) == 0 && e->exp_date != 0) {
         /* Removing the expiry makes a transient entity permanent again. */
         store_update u = {.key = e, .expires = -1};
         rc = call_save(c, &u, err);
@@ -237,12 +261,13 @@ static int value_url_check(call *c, ngsi_error *err)
 int h_value_get(call *c, ngsi_error *err)
 {
     ngsi_entity *e = NULL;
-    ngsi_attr *a;
+    ngsi_attr *a, tmp = {0};
     if (value_url_check(c, err) < 0)
         return -1;
-    int rc = load_attr(c, &e, &a, err);
+    int rc = load_attr(c, &e, &a, &tmp, err);
     if (rc == 0)
         rc = reply_value(c, a, err);
+    ngsi_attr_clear(&tmp);
     ngsi_entity_free(e);
     return rc;
 }
@@ -269,13 +294,13 @@ static json_t *value_from_body(call *c, ngsi_error *err)
 int h_value_put(call *c, ngsi_error *err)
 {
     ngsi_entity *e = NULL;
-    ngsi_attr *a;
+    ngsi_attr *a, tmp = {0};
     json_t *v = value_from_body(c, err);
     if (v == NULL)
         return -1;
     int rc = value_url_check(c, err);
     if (rc == 0)
-        rc = load_attr(c, &e, &a, err);
+        rc = load_attr(c, &e, &a, &tmp, err);
     if (rc == 0) {
         /* The value changes; type and metadata stay as stored. Reparse
          * through the model so DateTime values are checked and normalised. */
@@ -292,6 +317,7 @@ int h_value_put(call *c, ngsi_error *err)
         json_decref(wrapped);
     }
     json_decref(v);
+    ngsi_attr_clear(&tmp);
     ngsi_entity_free(e);
     return rc;
 }

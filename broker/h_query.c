@@ -291,17 +291,6 @@ static int query_from_body(const json_t *body, query_ctx *x, ngsi_error *err)
 
 /* ------------------------------------------------------- run, render */
 
-/* In unique mode rows that render identically are sent once. */
-static bool seen_row(json_t *seen, json_t *row)
-{
-    char *key = ngsi_json_dumps(row);
-    bool dup = json_object_get(seen, key) != NULL;
-    if (!dup)
-        json_object_set_new(seen, key, json_true());
-    free(key);
-    return dup;
-}
-
 static int run_and_reply(call *c, query_ctx *x, ngsi_error *err)
 {
     store_result r;
@@ -313,15 +302,9 @@ static int run_and_reply(call *c, query_ctx *x, ngsi_error *err)
         return -1;
     ngsi_render_opts o = {
         .mode = call_render_mode(c), .attrs = &x->attrs, .metadata = &x->metadata};
-    json_t *out = json_array(), *seen = json_object();
-    for (size_t i = 0; i < r.n; i++) {
-        json_t *row = ngsi_entity_render(r.items[i], &o);
-        if (o.mode == NGSI_UNIQUE && seen_row(seen, row))
-            json_decref(row);
-        else
-            json_array_append_new(out, row);
-    }
-    json_decref(seen);
+    json_t *out = json_array();
+    for (size_t i = 0; i < r.n; i++)
+        json_array_append_new(out, ngsi_entity_render(r.items[i], &o));
     if (x->sq.count)
         c->total_count = r.total;
     store_result_clear(&r);

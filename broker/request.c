@@ -246,7 +246,7 @@ int call_parse_accept(call *c, ngsi_error *err)
          * fault is the one told. */
         if (kind != 0 && media_q(p + tn + (tn < n), p + n, &q, err) < 0)
             failed = true;
-        else if (kind != 0) {
+        else if (kind != 0 && q > 0) { /* q=0: "not acceptable" (RFC 9110) */
             any = true;
             c->accept |= kind;
             /* Orion answers in the first range's format unless a later

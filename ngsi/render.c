@@ -51,11 +51,13 @@ static const ngsi_attr *builtin_attr(const ngsi_entity *e, const char *name, ngs
     return tmp;
 }
 
+/* A user attribute named like a builtin wins, as in Orion. */
 const ngsi_attr *ngsi_entity_lookup(const ngsi_entity *e, const char *name, ngsi_attr *tmp)
 {
-    if (is_builtin(name, BUILTIN_ATTRS, 3))
+    const ngsi_attr *a = ngsi_entity_find(e, name);
+    if (a == NULL && is_builtin(name, BUILTIN_ATTRS, 3))
         return builtin_attr(e, name, tmp);
-    return ngsi_entity_find(e, name);
+    return a;
 }
 
 static json_t *md_item(const char *type, json_t *value /* stolen */)
@@ -66,25 +68,41 @@ static json_t *md_item(const char *type, json_t *value /* stolen */)
     return o;
 }
 
+/* A builtin metadata item (dateCreated, dateModified) of a into out, unless
+ * the attribute has a user item of that name or no date for it. */
 static void add_builtin_md(json_t *out, const ngsi_attr *a, const char *name)
 {
     double t = strcmp(name, "dateCreated") == 0 ? a->cre_date : a->mod_date;
-    if (t != 0)
+    if (t != 0 && ngsi_attr_find_md(a, name) == NULL)
         json_object_set_new(out, name, md_item("DateTime", datetime_value(t)));
 }
 
+static void add_md(json_t *out, const ngsi_md *m)
+{
+    json_object_set_new(out, m->name, md_item(m->type, json_incref(m->value)));
+}
+
+/* Like attributes: no filter or "*" gives the attribute's order (builtins
+ * named beside "*" last); otherwise the filter's order. */
 static json_t *render_metadata(const ngsi_attr *a, const ngsi_list *filter)
 {
     json_t *out = json_object();
     bool all = filter == NULL || filter->n == 0 || ngsi_list_has(filter, "*");
-    for (size_t i = 0; i < a->nmd; i++) {
-        const ngsi_md *m = &a->md[i];
-        if (all || ngsi_list_has(filter, m->name))
-            json_object_set_new(out, m->name, md_item(m->type, json_incref(m->value)));
+    if (all) {
+        for (size_t i = 0; i < a->nmd; i++)
+            add_md(out, &a->md[i]);
+        for (size_t k = 0; filter != NULL && k < sizeof BUILTIN_MD / sizeof *BUILTIN_MD; k++)
+            if (ngsi_list_has(filter, BUILTIN_MD[k]))
+                add_builtin_md(out, a, BUILTIN_MD[k]);
+        return out;
     }
-    for (size_t i = 0; filter != NULL && i < filter->n; i++)
-        if (is_builtin(filter->item[i], BUILTIN_MD, 2))
-            add_builtin_md(out, a, filter->item[i]);
+    for (size_t k = 0; k < filter->n; k++) {
+        const ngsi_md *m = ngsi_attr_find_md(a, filter->item[k]);
+        if (m != NULL)
+            add_md(out, m);
+        else if (is_builtin(filter->item[k], BUILTIN_MD, 2))
+            add_builtin_md(out, a, filter->item[k]);
+    }
     return out;
 }
 
@@ -102,22 +120,40 @@ json_t *ngsi_attr_render(const ngsi_entity *e, const ngsi_attr *a, const ngsi_re
 typedef void (*attr_fn)(const ngsi_entity *e, const ngsi_attr *a, const ngsi_render_opts *o,
                         json_t *out);
 
+/* With "*" Orion renders every user attribute in the entity's order and
+ * then the builtins the list names, in their fixed order; without it, the
+ * list's order. */
+static void for_each_with_all(const ngsi_entity *e, const ngsi_render_opts *o, attr_fn fn,
+                              json_t *out)
+{
+    for (size_t i = 0; i < e->nattrs; i++)
+        fn(e, &e->attrs[i], o, out);
+    for (size_t k = 0; k < sizeof BUILTIN_ATTRS / sizeof *BUILTIN_ATTRS; k++) {
+        ngsi_attr tmp = {0};
+        const ngsi_attr *a = NULL;
+        if (ngsi_list_has(o->attrs, BUILTIN_ATTRS[k]) &&
+            ngsi_entity_find(e, BUILTIN_ATTRS[k]) == NULL)
+            a = builtin_attr(e, BUILTIN_ATTRS[k], &tmp);
+        if (a != NULL)
+            fn(e, a, o, out);
+        ngsi_attr_clear(&tmp);
+    }
+}
+
 static void for_each_selected(const ngsi_entity *e, const ngsi_render_opts *o, attr_fn fn,
                               json_t *out)
 {
     const ngsi_list *l = o->attrs;
+    if (l != NULL && ngsi_list_has(l, "*")) {
+        for_each_with_all(e, o, fn, out);
+        return;
+    }
     if (l == NULL || l->n == 0) {
         for (size_t i = 0; i < e->nattrs; i++)
             fn(e, &e->attrs[i], o, out);
         return;
     }
     for (size_t k = 0; k < l->n; k++) {
-        if (strcmp(l->item[k], "*") == 0) {
-            for (size_t i = 0; i < e->nattrs; i++)
-                if (!ngsi_list_has(l, e->attrs[i].name)) /* listed ones keep their place */
-                    fn(e, &e->attrs[i], o, out);
-            continue;
-        }
         ngsi_attr tmp = {0};
         const ngsi_attr *a = ngsi_entity_lookup(e, l->item[k], &tmp);
         if (a != NULL)
@@ -144,14 +180,34 @@ static void put_value(const ngsi_entity *e, const ngsi_attr *a, const ngsi_rende
     json_array_append(out, a->value);
 }
 
+/* unique: Orion drops a value that renders like one already in this
+ * entity's list (it compares the rendered texts, so 1 and 1.0 are one). */
+static void put_unique_value(const ngsi_entity *e, const ngsi_attr *a, const ngsi_render_opts *o,
+                             json_t *out)
+{
+    char *text = ngsi_json_dumps(a->value);
+    bool seen = false;
+    for (size_t i = 0; i < json_array_size(out) && !seen; i++) {
+        char *other = ngsi_json_dumps(json_array_get(out, i));
+        seen = strcmp(text, other) == 0;
+        free(other);
+    }
+    free(text);
+    if (!seen)
+        json_array_append(out, a->value);
+}
+
 json_t *ngsi_attrs_render(const ngsi_entity *e, const ngsi_render_opts *o)
 {
     json_t *out;
     switch (o->mode) {
     case NGSI_VALUES:
-    case NGSI_UNIQUE:
         out = json_array();
         for_each_selected(e, o, put_value, out);
+        return out;
+    case NGSI_UNIQUE:
+        out = json_array();
+        for_each_selected(e, o, put_unique_value, out);
         return out;
     case NGSI_KEYVALUES:
         out = json_object();

@@ -89,7 +89,8 @@ ngsi_attr *store_plan_attrs(const ngsi_entity *stored, ngsi_entity *incoming,
                             enum store_attrs_mode mode, bool override_md, double now,
                             store_update *u, ngsi_buf *failed);
 /* Prepare attribute a to overwrite old (NULL when new): dates, and old's
- * metadata kept unless override_md. */
+ * metadata kept unless override_md or the request gave "metadata":{} (md_given
+ * with no items). */
 void store_merge_attr(ngsi_attr *a, const ngsi_attr *old, bool override_md, double now);
 /* Whether u changes anything at all. */
 bool store_update_changes(const store_update *u);

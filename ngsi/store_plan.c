@@ -5,7 +5,8 @@
  * on .../attrs, upserts and batch operations), which attributes are written
  * and which are refused, so the single-entity routes and the bulk path of
  * /v2/op/update cannot drift apart. Metadata of an updated attribute are
- * merged with the stored ones unless overrideMetadata is given.
+ * merged with the stored ones unless overrideMetadata is given or the
+ * request names an empty metadata object.
  */
 #include "store_private.h"
 
@@ -81,11 +82,16 @@ ngsi_attr *store_plan_attrs(const ngsi_entity *stored, ngsi_entity *incoming,
         store_merge_attr(a, mode == STORE_ATTRS_REPLACE ? NULL : old, override_md, now);
         set[nset++] = *a; /* shallow: incoming keeps ownership */
     }
+    /* dateExpires is one of the attributes a replace drops when the
+     * request does not name it again. */
+    bool drop_expiry = mode == STORE_ATTRS_REPLACE && stored->exp_date != 0;
     *u = (store_update){.key = stored,
                         .set = set,
                         .nset = nset,
                         .replace = mode == STORE_ATTRS_REPLACE,
-                        .expires = incoming->exp_date != 0,
+                        .expires = incoming->exp_date != 0 ? 1
+                                   : drop_expiry           ? -1
+                                                           : 0,
                         .exp_date = incoming->exp_date,
                         .mod_date = now};
     return set;

@@ -312,6 +312,54 @@ Test(render, attrs_list_orders_and_selects_builtins)
     ngsi_entity_free(e);
 }
 
+Test(render, star_keeps_entity_order_and_puts_builtins_last)
+{
+    ngsi_error err = {0};
+    ngsi_entity *e = parse("{\"id\":\"E\",\"type\":\"T\",\"a\":{\"value\":1},\"b\":{\"value\":2}}",
+                           NGSI_IN_NORMALIZED, &err);
+    e->cre_date = 1700000000.0;
+    e->mod_date = 1700000001.5;
+    ngsi_list attrs;
+    cr_assert_eq(ngsi_list_parse("dateModified,b,*,dateCreated", "attrs", &attrs, &err), 0);
+    ngsi_render_opts o = {.mode = NGSI_VALUES, .attrs = &attrs};
+    expect_render(e, &o, "[1,2,\"2023-11-14T22:13:20.000Z\",\"2023-11-14T22:13:21.500Z\"]");
+    ngsi_list_clear(&attrs);
+    ngsi_entity_free(e);
+}
+
+Test(render, user_attribute_named_like_a_builtin_wins)
+{
+    ngsi_error err = {0};
+    ngsi_entity *e = parse("{\"id\":\"E\",\"type\":\"T\",\"dateCreated\":{\"value\":\"mine\"}}",
+                           NGSI_IN_NORMALIZED, &err);
+    e->cre_date = 1700000000.0;
+    ngsi_list attrs;
+    cr_assert_eq(ngsi_list_parse("dateCreated", "attrs", &attrs, &err), 0);
+    ngsi_render_opts o = {.mode = NGSI_KEYVALUES, .attrs = &attrs};
+    expect_render(e, &o, "{\"id\":\"E\",\"type\":\"T\",\"dateCreated\":\"mine\"}");
+    ngsi_list_clear(&attrs);
+    cr_assert_eq(ngsi_list_parse("*,dateCreated", "attrs", &attrs, &err), 0);
+    expect_render(e, &o, "{\"id\":\"E\",\"type\":\"T\",\"dateCreated\":\"mine\"}");
+    ngsi_list_clear(&attrs);
+    o.attrs = NULL;
+    expect_render(e, &o, "{\"id\":\"E\",\"type\":\"T\",\"dateCreated\":\"mine\"}");
+    ngsi_entity_free(e);
+}
+
+Test(render, unique_drops_values_repeated_within_the_entity)
+{
+    ngsi_error err = {0};
+    ngsi_entity *e = parse("{\"id\":\"E\",\"a\":1,\"b\":\"1\",\"c\":1.00000000001,\"d\":[1],"
+                           "\"e\":[1],\"f\":\"1\"}",
+                           NGSI_IN_KEYVALUES, &err);
+    cr_assert_not_null(e);
+    ngsi_render_opts o = {.mode = NGSI_UNIQUE};
+    expect_render(e, &o, "[1,\"1\",[1]]");
+    o.mode = NGSI_VALUES;
+    expect_render(e, &o, "[1,\"1\",1,[1],[1],\"1\"]");
+    ngsi_entity_free(e);
+}
+
 Test(render, metadata_filter_and_builtin_metadata)
 {
     ngsi_error err = {0};
@@ -326,6 +374,31 @@ Test(render, metadata_filter_and_builtin_metadata)
                   "{\"id\":\"E\",\"type\":\"T\",\"a\":{\"type\":\"Number\",\"value\":1,"
                   "\"metadata\":{\"m2\":{\"type\":\"Number\",\"value\":2},\"dateCreated\":{"
                   "\"type\":\"DateTime\",\"value\":\"2023-11-14T22:13:20.000Z\"}}}}");
+    ngsi_list_clear(&md);
+    ngsi_entity_free(e);
+}
+
+Test(render, metadata_filter_gives_the_order)
+{
+    ngsi_error err = {0};
+    ngsi_entity *e = parse("{\"id\":\"E\",\"type\":\"T\",\"a\":{\"value\":1,\"metadata\":{"
+                           "\"m1\":{\"value\":1},\"m2\":{\"value\":2}}}}",
+                           NGSI_IN_NORMALIZED, &err);
+    e->attrs[0].mod_date = 1700000000.0;
+    ngsi_list md;
+    cr_assert_eq(ngsi_list_parse("m2,m1", "metadata", &md, &err), 0);
+    ngsi_render_opts o = {.mode = NGSI_NORMALIZED, .metadata = &md};
+    expect_render(e, &o,
+                  "{\"id\":\"E\",\"type\":\"T\",\"a\":{\"type\":\"Number\",\"value\":1,"
+                  "\"metadata\":{\"m2\":{\"type\":\"Number\",\"value\":2},\"m1\":{"
+                  "\"type\":\"Number\",\"value\":1}}}}");
+    ngsi_list_clear(&md);
+    cr_assert_eq(ngsi_list_parse("dateModified,*", "metadata", &md, &err), 0);
+    expect_render(e, &o,
+                  "{\"id\":\"E\",\"type\":\"T\",\"a\":{\"type\":\"Number\",\"value\":1,"
+                  "\"metadata\":{\"m1\":{\"type\":\"Number\",\"value\":1},\"m2\":{"
+                  "\"type\":\"Number\",\"value\":2},\"dateModified\":{\"type\":\"DateTime\","
+                  "\"value\":\"2023-11-14T22:13:20.000Z\"}}}}");
     ngsi_list_clear(&md);
     ngsi_entity_free(e);
 }
