@@ -21,6 +21,8 @@
 #define CALL_CORRELATOR_MAX 128
 /* "/v2/entities/<256>?type=<256>" plus slack. */
 #define CALL_LOCATION_MAX 600
+/* Bearer realm, error and a description of at most AUTH_ERROR_TEXT_MAX. */
+#define CALL_WWW_AUTHENTICATE_MAX 320
 
 struct broker {
     broker_config cfg;
@@ -32,6 +34,7 @@ struct broker {
     pthread_cond_t purge_wake;
     bool stopping;
     bool purger_running;
+    struct authz *az; /* auth state (authz.c); NULL when auth is off */
 };
 
 typedef struct call call;
@@ -43,15 +46,21 @@ enum {
     ROUTE_TEXT_BODY = 1 << 1, /* text/plain bodies accepted (/value) */
     ROUTE_TEXT_REPLY = 1 << 2 /* may answer text/plain (/value) */
 };
+/* Tsunagi's own routes (/tsunagi/...): they exist only with auth on. */
+enum { ROUTE_AUTH_ONLY = 1 << 3 };
 
 /* What a route needs from the caller; decided by the auth module before
  * the handler runs. Entity routes are further filtered per entity type. */
 enum route_perm {
-    PERM_NONE,          /* anyone: /version */
-    PERM_ENTITY_READ,   /* entities and types, per type class */
-    PERM_ENTITY_WRITE,  /* entities, per type class */
-    PERM_SUB_READ,      /* subscriptions */
+    PERM_NONE,         /* anyone: /version */
+    PERM_ENTITY_READ,  /* entities and types, per type class */
+    PERM_ENTITY_WRITE, /* entities, per type class */
+    PERM_SUB_READ,     /* subscriptions */
     PERM_SUB_WRITE,
+    /* A resident's own consents and provision records. */
+    PERM_RESIDENT,
+    /* Town-wide figures (provision counts). */
+    PERM_TOWN,
 };
 
 typedef struct route {
@@ -106,6 +115,10 @@ struct call {
     char location[CALL_LOCATION_MAX];
     long long total_count; /* -1: no Fiware-Total-Count header */
     char allow[64];
+    /* auth (authz.c): the caller and what the request disclosed; NULL when
+     * auth is off. A 401 carries WWW-Authenticate. */
+    struct authz_req *az;
+    char www_authenticate[CALL_WWW_AUTHENTICATE_MAX];
 };
 
 /* --- router.c --- */

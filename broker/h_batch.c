@@ -13,6 +13,7 @@
  * by idPattern (optionally with type or typePattern) deletes every entity
  * matching it in the request's service path.
  */
+#include "authz.h"
 #include "broker_private.h"
 
 #include <regex.h>
@@ -50,9 +51,10 @@ typedef struct batch {
     item *items;
     size_t n;
     /* outcome */
-    size_t n_ok, n_missing, n_failed;
-    ngsi_buf missing; /* "do not exist: ..." */
-    ngsi_buf exist;   /* "... already exist: ..." */
+    size_t n_ok, n_missing, n_failed, n_forbidden;
+    ngsi_buf missing;   /* "do not exist: ..." */
+    ngsi_buf exist;     /* "... already exist: ..." */
+    ngsi_buf forbidden; /* "not allowed: ..." (auth) */
 } batch;
 
 static void batch_clear(batch *b)
@@ -65,6 +67,7 @@ static void batch_clear(batch *b)
     free(b->items);
     ngsi_buf_free(&b->missing);
     ngsi_buf_free(&b->exist);
+    ngsi_buf_free(&b->forbidden);
 }
 
 /* ----------------------------------------------------------- parsing */
@@ -210,12 +213,37 @@ static void note_attrs(batch *b, const item *it, const ngsi_buf *names, bool mis
     b->n_failed++;
 }
 
+/* An entity the caller may not write (auth): "not allowed: E1/T, E2". */
+static void note_forbidden(batch *b, const item *it)
+{
+    ngsi_buf_puts(&b->forbidden, b->forbidden.len ? ", " : "not allowed: ");
+    entity_label(&b->forbidden, it);
+    b->n_forbidden++;
+}
+
+/* Outcome when some entities were not allowed: 403 if nothing was done, else a
+ * PartialUpdate naming them after Orion's text for the rest. */
+static int forbidden_result(batch *b, ngsi_error *err)
+{
+    ngsi_buf text = {0};
+    const ngsi_buf *other = b->missing.len ? &b->missing : &b->exist;
+    if (other->len > 0)
+        ngsi_buf_printf(&text, "%s; ", other->data);
+    ngsi_buf_puts(&text, b->forbidden.data);
+    int rc = b->n_ok ? ngsi_fail(err, 422, "PartialUpdate", "%s", text.data)
+                     : ngsi_fail(err, 403, "Forbidden", "%s", text.data);
+    ngsi_buf_free(&text);
+    return rc;
+}
+
 static int batch_result(call *c, batch *b, ngsi_error *err)
 {
-    if (b->n_missing + b->n_failed == 0) {
+    if (b->n_missing + b->n_failed + b->n_forbidden == 0) {
         reply_empty(c, 204);
         return 0;
     }
+    if (b->n_forbidden > 0)
+        return forbidden_result(b, err);
     const ngsi_buf *text = b->missing.len ? &b->missing : &b->exist;
     if (b->n_ok == 0 && b->n_failed == 0)
         return ngsi_not_found(err, "%s", text->data);
@@ -311,19 +339,57 @@ static void stamp_new(ngsi_entity *e, double now)
         e->attrs[i].cre_date = e->attrs[i].mod_date = now;
 }
 
+/* An auth refusal of one entity becomes a note; only a database failure (5xx)
+ * fails the batch. Returns 0 or -1. */
+static int refused(run *r, item *it, const ngsi_error *why, ngsi_error *err)
+{
+    if (why->status >= 500) {
+        *err = *why;
+        return -1;
+    }
+    if (why->status == 404) /* personal data the caller may not see */
+        note_missing_entity(r->b, it);
+    else
+        note_forbidden(r->b, it);
+    return 0;
+}
+
+/* The entity once u is applied, if the caller may store it (auth): 1 with *after
+ * (new), or 0 / -1 as refused() with *after NULL. */
+static int allowed_after(run *r, item *it, const store_update *u, ngsi_entity **after,
+                         ngsi_error *err)
+{
+    ngsi_error why = {0};
+    *after = store_apply_update(u);
+    if (authz_entity_after(r->c, *after, &why) == 0)
+        return 1;
+    ngsi_entity_free(*after);
+    *after = NULL;
+    return refused(r, it, &why, err);
+}
+
 /* Plan attribute changes of one stored entity and queue them. */
 static int queue_attrs(run *r, item *it, const ngsi_entity *stored, enum store_attrs_mode mode,
                        ngsi_error *err)
 {
     store_update u;
     ngsi_buf failed = {0};
+    ngsi_entity *after = NULL;
     bool override_md = (r->c->options & OPT_OVERRIDE_METADATA) != 0;
     ngsi_attr *set = store_plan_attrs(stored, it->e, mode, override_md, ngsi_now(), &u, &failed);
     u.correlator = r->c->correlator;
     bool changes = store_update_changes(&u);
+    int ok = changes ? allowed_after(r, it, &u, &after, err) : 1;
+    if (ok <= 0) {
+        ngsi_buf_free(&failed);
+        free(set);
+        return ok;
+    }
     int rc = changes ? store_bulk_update(r->bulk, &u, err) : 0;
     if (rc == 0 && changes)
-        add_pending(r, CHANGE_UPDATE, stored, NULL, store_apply_update(&u));
+        add_pending(r, CHANGE_UPDATE, stored, NULL, after);
+    else
+        ngsi_entity_free(after);
     if (rc == 0 && u.nset > 0)
         r->b->n_ok++;
     if (rc == 0 && failed.len > 0)
@@ -356,10 +422,14 @@ static int queue_delete(run *r, item *it, const ngsi_entity *stored, ngsi_error 
                       .nunset = n,
                       .mod_date = ngsi_now(),
                       .correlator = r->c->correlator};
-    int rc = n > 0 ? store_bulk_update(r->bulk, &u, err) : 0;
-    if (rc == 0 && n > 0) {
+    ngsi_entity *after = NULL;
+    int ok = n > 0 ? allowed_after(r, it, &u, &after, err) : 1;
+    int rc = ok < 0 ? -1 : ok > 0 && n > 0 ? store_bulk_update(r->bulk, &u, err) : 0;
+    if (rc == 0 && ok > 0 && n > 0) {
         r->b->n_ok++;
-        add_pending(r, CHANGE_UPDATE, stored, NULL, store_apply_update(&u));
+        add_pending(r, CHANGE_UPDATE, stored, NULL, after);
+    } else {
+        ngsi_entity_free(after);
     }
     if (rc == 0 && failed.len > 0)
         note_attrs(r->b, it, &failed, true);
@@ -376,9 +446,24 @@ static int queue_create(run *r, item *it, ngsi_error *err)
     return store_bulk_create(r->bulk, it->e, err);
 }
 
+/* Whether the caller may write it (auth): the stored entity, or the new one it
+ * creates. 1, or 0 with the entity noted, or -1 on a database failure. */
+static int permitted(run *r, item *it, const ngsi_entity *stored, ngsi_error *err)
+{
+    ngsi_error why = {0};
+    bool creates = r->b->action == B_APPEND || r->b->action == B_APPEND_STRICT;
+    int rc = stored    ? authz_entity(r->c, stored, AUTH_WRITE, &why)
+             : creates ? authz_entity_after(r->c, it->e, &why)
+                       : 0;
+    return rc == 0 ? 1 : refused(r, it, &why, err);
+}
+
 static int queue_item(run *r, item *it, ngsi_error *err)
 {
     const ngsi_entity *stored = find_stored(r, it->e);
+    int ok = permitted(r, it, stored, err);
+    if (ok <= 0)
+        return ok;
     switch (r->b->action) {
     case B_APPEND:
         return stored ? queue_attrs(r, it, stored, STORE_ATTRS_UPSERT, err)
@@ -412,8 +497,12 @@ static int delete_pattern(run *r, const item *it, ngsi_error *err)
         ngsi_buf_puts(&a, "$");
         q.type_pattern = anchored = ngsi_buf_steal(&a);
     }
-    store_result gone;
-    long long n = store_entity_delete_where(r->c->b->store, r->c->tenant, &q, &gone, err);
+    store_result gone = {0};
+    authz_vis vis; /* only what the caller may delete */
+    long long n = authz_query(r->c, AUTH_WRITE, NULL, &vis, &q.vis, err);
+    if (n == 0)
+        n = store_entity_delete_where(r->c->b->store, r->c->tenant, &q, &gone, err);
+    authz_vis_clear(&vis);
     free(anchored);
     for (long long i = 0; i < n; i++)
         broker_changed(r->c, &(change){.kind = CHANGE_DELETE, .before = gone.items[i]});

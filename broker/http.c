@@ -13,6 +13,7 @@
  * Location / Fiware-Total-Count / Allow, then Content-Type; libmicrohttpd
  * puts Date first and Content-Length last.
  */
+#include "authz.h"
 #include "broker_private.h"
 
 #include <arpa/inet.h>
@@ -69,6 +70,8 @@ static enum MHD_Result queue_reply(call *c)
     }
     if (c->allow[0])
         MHD_add_response_header(r, "Allow", c->allow);
+    if (c->www_authenticate[0])
+        MHD_add_response_header(r, "WWW-Authenticate", c->www_authenticate);
     if (c->out_type != NULL)
         MHD_add_response_header(r, "Content-Type", c->out_type);
     enum MHD_Result rc = MHD_queue_response(c->conn, (unsigned)c->status, r);
@@ -186,6 +189,14 @@ static int route_request(call *c, ngsi_error *err)
     /* params point into scratch; keep it as the path copy */
     free(c->path);
     c->path = scratch;
+    /* Tsunagi's own routes exist only with auth on; with it off their paths are
+     * unknown, as they are to Orion (no 405 either). */
+    bool auth_only =
+        c->route ? (c->route->flags & ROUTE_AUTH_ONLY) != 0 : strncmp(c->url, "/tsunagi/", 9) == 0;
+    if (c->b->az == NULL && auth_only) {
+        c->route = NULL;
+        c->allow[0] = '\0';
+    }
     if (c->route == NULL && c->allow[0] == '\0')
         return ngsi_bad_request(err, "service not found");
     return ngsi_check_uri_chars(c->url, false, NULL, err);
@@ -216,7 +227,9 @@ static int dispatch(call *c, ngsi_error *err)
         return -1;
     if (service_checks(c, err) < 0 || call_parse_options(c, err) < 0)
         return -1;
-    return c->route->handler(c, err);
+    if (authz_request(c, err) < 0 || c->route->handler(c, err) < 0)
+        return -1;
+    return authz_commit(c, err);
 }
 
 /* -------------------------------------------------- libmicrohttpd hooks */
@@ -266,6 +279,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         log_msg(LOG_INFO, "corr=%s | srv=%s | op=%s %s | status=%d | ms=%.3f%s", c->correlator,
                 c->tenant[0] ? c->tenant : "<none>", c->method, c->url, c->status, ms,
                 why == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " | aborted");
+    authz_call_free(c);
     ngsi_paths_clear(&c->paths);
     ngsi_buf_free(&c->body);
     ngsi_buf_free(&c->out);
@@ -302,7 +316,12 @@ broker *broker_start(const broker_config *cfg, store *st, ngsi_error *err)
     b->cfg = *cfg;
     b->store = st;
     b->started = ngsi_now();
+    if (cfg->auth && (b->az = authz_new(cfg, err)) == NULL) {
+        free(b);
+        return NULL;
+    }
     if (cfg->bind[0] && resolve_bind(cfg->bind, cfg->port, &addr, &v6, err) < 0) {
+        authz_free(b->az);
         free(b);
         return NULL;
     }
@@ -316,6 +335,7 @@ broker *broker_start(const broker_config *cfg, store *st, ngsi_error *err)
         cfg->bind[0] ? MHD_OPTION_SOCK_ADDR : MHD_OPTION_END, &addr, MHD_OPTION_END);
     if (b->daemon == NULL) {
         ngsi_internal(err, "cannot listen on %s:%d", cfg->bind[0] ? cfg->bind : "*", cfg->port);
+        authz_free(b->az);
         free(b);
         return NULL;
     }
@@ -345,6 +365,7 @@ void broker_stop(broker *b)
     MHD_stop_daemon(b->daemon);
     pthread_cond_destroy(&b->purge_wake);
     pthread_mutex_destroy(&b->purge_lock);
+    authz_free(b->az);
     free(b);
 }
 

@@ -2,10 +2,10 @@
  * broker/router.c: the route table and path matching.
  *
  * The table is data, in the spirit of Redis's command table: method, path
- * pattern, handler, flags and the permission the route needs. Routes for one path are listed in the order
- * Orion's Allow header names their methods, so a 405 can build Allow by
- * walking the table.
+ * pattern, handler, flags and the permission the route needs. Routes for one path are listed in the
+ * order Orion's Allow header names their methods, so a 405 can build Allow by walking the table.
  */
+#include "authz.h"
 #include "broker_private.h"
 
 #include <string.h>
@@ -31,6 +31,13 @@ static const route ROUTES[] = {
     {"GET", "/v2/types/{}", h_type_get, 0, PERM_ENTITY_READ},
     {"POST", "/v2/op/update", h_op_update, ROUTE_WRITE, PERM_ENTITY_WRITE},
     {"POST", "/v2/op/query", h_op_query, 0, PERM_ENTITY_READ},
+    /* Tsunagi's own, with auth on only (authz.h, docs/auth.md) */
+    {"GET", "/tsunagi/consents", h_consents_list, ROUTE_AUTH_ONLY, PERM_RESIDENT},
+    {"POST", "/tsunagi/consents", h_consent_create, ROUTE_AUTH_ONLY, PERM_RESIDENT},
+    {"GET", "/tsunagi/consents/{}", h_consent_get, ROUTE_AUTH_ONLY, PERM_RESIDENT},
+    {"DELETE", "/tsunagi/consents/{}", h_consent_revoke, ROUTE_AUTH_ONLY, PERM_RESIDENT},
+    {"GET", "/tsunagi/provisions", h_provisions_list, ROUTE_AUTH_ONLY, PERM_RESIDENT},
+    {"GET", "/tsunagi/provisions/counts", h_provision_counts, ROUTE_AUTH_ONLY, PERM_TOWN},
 };
 
 #define NROUTES (sizeof ROUTES / sizeof *ROUTES)

@@ -11,6 +11,10 @@
  * expectation is compiled into one PCRE2 pattern so that literal parts are
  * compared byte for byte.
  *
+ * Auth cases mint their tokens with `--- token NAME` steps, HS256-signed with
+ * the fixed test secret ${TEST_SECRET} that their `# broker-args:` give the
+ * broker, unless the step names another secret.
+ *
  * usage: driver --broker PATH [--mongo-uri URI] FILE.test...
  * (without --mongo-uri: the test database of tests/support/testsupport.h)
  */
@@ -18,6 +22,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <jwt.h>
 #include <mongoc/mongoc.h>
 #include <netinet/in.h>
 #include <pcre2.h>
@@ -40,6 +45,10 @@
 #define BROKER_START_S  30 /* a sanitizer build starts slowly on a loaded machine */
 #define BROKER_STOP_S   20
 #define REQUEST_TIMEOUT 30L
+/* The HS256 secret auth cases share with the broker (32 bytes, the least). */
+#define TEST_SECRET "tsunagi-test-secret-0123456789ab"
+/* Lifetime of a minted token without its own exp. */
+#define TOKEN_LIFETIME_S 3600
 
 typedef struct var {
     char *name;
@@ -94,6 +103,37 @@ static void set_var(ctx *c, const char *name, const char *value)
     }
 }
 
+/* ${repeat(N,text)}: text N times, for payloads too large to write out
+ * (the 1 MB limit). Returns false when name is not of that form. */
+static bool expand_repeat(ngsi_buf *b, const char *name)
+{
+    char *end;
+    if (strncmp(name, "repeat(", 7) != 0)
+        return false;
+    unsigned long n = strtoul(name + 7, &end, 10);
+    size_t len = strlen(end);
+    if (*end != ',' || len < 2 || end[len - 1] != ')')
+        return false;
+    for (unsigned long i = 0; i < n; i++)
+        ngsi_buf_append(b, end + 1, len - 2);
+    return true;
+}
+
+/* ${now(+S)} or ${now(-S)}: the time S seconds from now as an ISO 8601
+ * DateTime, for expiry cases. Returns false when name is not of that form. */
+static bool expand_now(ngsi_buf *b, const char *name)
+{
+    char *end, text[NGSI_DATETIME_MAX];
+    if (strncmp(name, "now(", 4) != 0)
+        return false;
+    double offset = strtod(name + 4, &end);
+    if (strcmp(end, ")") != 0)
+        return false;
+    ngsi_datetime_format(ngsi_now() + offset, text);
+    ngsi_buf_puts(b, text);
+    return true;
+}
+
 /* ${name} replaced by its value; ${PORT} and ${DB} are predefined. New. */
 static char *expand(ctx *c, const char *s)
 {
@@ -107,6 +147,10 @@ static char *expand(ctx *c, const char *s)
         }
         char name[64];
         snprintf(name, sizeof name, "%.*s", (int)(end - s - 2), s + 2);
+        if (expand_repeat(&b, name) || expand_now(&b, name)) {
+            s = end + 1;
+            continue;
+        }
         const char *v = NULL;
         for (size_t i = 0; i < c->nvars; i++)
             if (strcmp(c->vars[i].name, name) == 0)
@@ -317,9 +361,46 @@ static const char *find_header(const response *r, const char *name, char *out, s
     return NULL;
 }
 
+/* Where header name starts in the received headers, or -1. */
+static long header_pos(const response *r, const char *name, size_t nl)
+{
+    for (const char *l = r->headers.data; l && *l;) {
+        if (strncasecmp(l, name, nl) == 0 && l[nl] == ':')
+            return l - r->headers.data;
+        const char *end = strchr(l, '\n');
+        l = end ? end + 1 : NULL;
+    }
+    return -1;
+}
+
+/* "@order: A, B, C": these headers are present in this order (others may
+ * come between them). */
+static int check_order(ctx *c, const response *r, const char *list)
+{
+    long last = -1;
+    for (const char *p = list; *p;) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        size_t n = strcspn(p, ", ");
+        if (n == 0)
+            break;
+        long at = header_pos(r, p, n);
+        if (at < 0)
+            return fail(c, "header %.*s missing; headers were:\n%s", (int)n, p, r->headers.data);
+        if (at < last)
+            return fail(c, "header %.*s out of order; headers were:\n%s", (int)n, p,
+                        r->headers.data);
+        last = at;
+        p += n;
+    }
+    return 0;
+}
+
 static int check_header(ctx *c, const response *r, char *line)
 {
     char got[4096];
+    if (strncmp(line, "@order:", 7) == 0)
+        return check_order(c, r, line + 7);
     if (line[0] == '!') {
         if (find_header(r, line + 1, got, sizeof got) != NULL)
             return fail(c, "header %s should be absent, got '%s'", line + 1, got);
@@ -366,18 +447,7 @@ static int check_response(ctx *c, const char *text, const response *r)
 
 static void drop_databases(ctx *c)
 {
-    bson_error_t e;
-    mongoc_client_t *m = mongoc_client_new(c->mongo_uri);
-    char **names = mongoc_client_get_database_names_with_opts(m, NULL, &e);
-    for (size_t i = 0; names && names[i]; i++) {
-        if (strncmp(names[i], c->db, strlen(c->db)) != 0)
-            continue;
-        mongoc_database_t *db = mongoc_client_get_database(m, names[i]);
-        mongoc_database_drop(db, &e);
-        mongoc_database_destroy(db);
-    }
-    bson_strfreev(names);
-    mongoc_client_destroy(m);
+    ts_drop_databases(c->db); /* this run's prefix: ftest<pid> */
 }
 
 static int mongo_insert(ctx *c, const char *collection, const char *json)
@@ -426,9 +496,43 @@ static bool broker_answers(ctx *c)
     return ok;
 }
 
-static int start_broker(ctx *c)
+/* Extra broker arguments from "# broker-args: ..." lines of the case file,
+ * with ${SRC} (the source tree) expanded; whitespace separates them. */
+static size_t extra_args(ctx *c, const char *text, char **argv, size_t max)
+{
+    size_t n = 0;
+    for (const char *l = text; l && *l && n < max;) {
+        const char *nl = strchr(l, '\n');
+        size_t len = nl ? (size_t)(nl - l) : strlen(l);
+        if (strncmp(l, "# broker-args:", 14) == 0) {
+            char *line = strndup(l + 14, len - 14);
+            char *args = expand(c, line);
+            for (char *t = strtok(args, " \t"); t && n < max; t = strtok(NULL, " \t"))
+                argv[n++] = strdup(t);
+            free(args);
+            free(line);
+        }
+        l = nl ? nl + 1 : NULL;
+    }
+    return n;
+}
+
+static int start_broker(ctx *c, const char *text)
 {
     char port[16];
+    char *argv[64] = {(char *)"tsunagi",
+                      "-port",
+                      port,
+                      "-dbURI",
+                      (char *)c->mongo_uri,
+                      "-db",
+                      c->db,
+                      "-logLevel",
+                      "INFO",
+                      "-expiryPurgeInterval",
+                      "1"};
+    size_t base = 11;
+    size_t extra = extra_args(c, text, argv + base, sizeof argv / sizeof *argv - base - 1);
     c->port = free_port();
     snprintf(port, sizeof port, "%d", c->port);
     c->pid = fork();
@@ -436,10 +540,11 @@ static int start_broker(ctx *c)
         int fd = open(c->log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
         dup2(fd, 2);
         dup2(fd, 1);
-        execl(c->broker_path, "tsunagi", "-port", port, "-dbURI", c->mongo_uri, "-db", c->db,
-              "-logLevel", "INFO", "-expiryPurgeInterval", "1", (char *)NULL);
+        execv(c->broker_path, argv);
         _exit(127);
     }
+    for (size_t i = base; i < base + extra; i++)
+        free(argv[i]);
     for (int i = 0; i < BROKER_START_S * 20; i++) {
         if (broker_answers(c))
             return 0;
@@ -484,9 +589,26 @@ static char *read_file(const char *path)
     return ngsi_buf_steal(&b);
 }
 
+/* Drop a final paragraph made only of comment lines (the comment of the next
+ * step): "...\n\n# a\n# b" ends at the blank line. */
+static void strip_trailing_comments(char *block)
+{
+    char *blank = NULL;
+    for (char *p = strstr(block, "\n\n"); p; p = strstr(p + 1, "\n\n"))
+        if (p[2] != '\n' && p[2] != '\0')
+            blank = p; /* the last blank line followed by text */
+    if (blank == NULL || blank[2] != '#')
+        return;
+    for (char *l = blank + 2; *l; l += strcspn(l, "\n") + (l[strcspn(l, "\n")] != '\0'))
+        if (*l != '#' && *l != '\n')
+            return;
+    blank[1] = '\0';
+}
+
 /* Drop comment lines that come before a block's body. */
 static void strip_comments(char *block)
 {
+    strip_trailing_comments(block);
     char *body = strstr(block, "\n\n");
     char *w = block;
     for (char *l = block; *l;) {
@@ -500,6 +622,49 @@ static void strip_comments(char *block)
         l += len;
     }
     *w = '\0';
+}
+
+/* --- token NAME [secret=S] [kid=K]: mint an HS256 token with the claims in
+ * block into ${NAME}. exp defaults to now + TOKEN_LIFETIME_S. */
+static int mint_token(ctx *c, const char *args, const char *block)
+{
+    char name[64] = "", opt1[256] = "", opt2[256] = "", secret[256] = TEST_SECRET, kid[128] = "";
+    sscanf(args, "%63s %255s %255s", name, opt1, opt2);
+    const char *opts[] = {opt1, opt2};
+    for (size_t i = 0; i < 2; i++) {
+        if (strncmp(opts[i], "secret=", 7) == 0)
+            snprintf(secret, sizeof secret, "%s", opts[i] + 7);
+        else if (strncmp(opts[i], "kid=", 4) == 0)
+            snprintf(kid, sizeof kid, "%s", opts[i] + 4);
+        else if (opts[i][0] != '\0')
+            return fail(c, "token step: unknown option '%s'", opts[i]);
+    }
+    char *claims = expand(c, block);
+    char *end = strstr(claims, "\n\n"); /* the claims are the first paragraph */
+    if (end != NULL)
+        *end = '\0';
+    json_t *obj = json_loads(claims, 0, NULL);
+    if (obj != NULL && json_object_get(obj, "exp") == NULL)
+        json_object_set_new(obj, "exp", json_integer((json_int_t)time(NULL) + TOKEN_LIFETIME_S));
+    char *text = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
+    json_decref(obj);
+    jwt_t *jwt = NULL;
+    char *token = NULL;
+    if (text != NULL && jwt_new(&jwt) == 0 && jwt_add_grants_json(jwt, text) == 0) {
+        if (kid[0])
+            jwt_add_header(jwt, "kid", kid);
+        if (jwt_set_alg(jwt, JWT_ALG_HS256, (const unsigned char *)secret, (int)strlen(secret)) ==
+            0)
+            token = jwt_encode_str(jwt);
+    }
+    jwt_free(jwt);
+    free(text);
+    free(claims);
+    if (name[0] == '\0' || token == NULL)
+        return fail(c, "token step: cannot mint '%s' from %s", name, block);
+    set_var(c, name, token);
+    free(token);
+    return 0;
 }
 
 static int run_step(ctx *c, const char *kind, char *block, response *last)
@@ -520,6 +685,8 @@ static int run_step(ctx *c, const char *kind, char *block, response *last)
     }
     if (strncmp(kind, "mongo ", 6) == 0)
         return mongo_insert(c, kind + 6, block);
+    if (strncmp(kind, "token ", 6) == 0)
+        return mint_token(c, kind + 6, block);
     return fail(c, "unknown step '--- %s'", kind);
 }
 
@@ -556,7 +723,10 @@ static int run_file(ctx *c, const char *path)
     if (text == NULL)
         return fail(c, "cannot read: %s", strerror(errno));
     drop_databases(c);
-    int rc = start_broker(c);
+    const char *src = getenv("TSUNAGI_SOURCE_DIR");
+    set_var(c, "SRC", src ? src : ".");
+    set_var(c, "TEST_SECRET", TEST_SECRET);
+    int rc = start_broker(c, text);
     snprintf(port, sizeof port, "%d", c->port);
     set_var(c, "PORT", port);
     set_var(c, "DB", c->db);
@@ -586,6 +756,8 @@ int main(int argc, char **argv)
     }
     if (c.mongo_uri == NULL)
         c.mongo_uri = ts_mongo_uri();
+    else /* so that testsupport's helpers use the same database */
+        setenv("TSUNAGI_TEST_MONGO_URI", c.mongo_uri, 1);
     mongoc_init();
     curl_global_init(CURL_GLOBAL_DEFAULT);
     snprintf(c.db, sizeof c.db, "ftest%d", (int)getpid());
