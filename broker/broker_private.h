@@ -46,7 +46,7 @@ enum {
     ROUTE_TEXT_BODY = 1 << 1, /* text/plain bodies accepted (/value) */
     ROUTE_TEXT_REPLY = 1 << 2 /* may answer text/plain (/value) */
 };
-/* Tsunagi's own routes (/tsunagi/...): they exist only with auth on. */
+/* Routes that exist only with auth on (consents, provision records). */
 enum { ROUTE_AUTH_ONLY = 1 << 3 };
 
 /* What a route needs from the caller; decided by the auth module before
@@ -125,9 +125,10 @@ struct call {
 
 /* The route for method and path; params filled from the path. When the path
  * is known but not for this method, returns NULL and fills allow; when the
- * path is unknown, returns NULL with allow empty. path is modified. */
+ * path is unknown, returns NULL with allow empty. Routes with any of the
+ * hidden flags do not exist for this call. path is modified. */
 const route *router_match(const char *method, char *path, char **params, size_t *nparams,
-                          char *allow, size_t allowsz);
+                          char *allow, size_t allowsz, unsigned hidden);
 
 /* --- request.c: reading the request --- */
 

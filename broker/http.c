@@ -185,18 +185,12 @@ static int route_request(call *c, ngsi_error *err)
     char *scratch = strdup(c->path);
     if (scratch == NULL)
         abort();
-    c->route = router_match(c->method, scratch, c->param, &c->nparams, c->allow, sizeof c->allow);
+    /* with auth off, the auth-only routes are unknown paths, as to Orion */
+    c->route = router_match(c->method, scratch, c->param, &c->nparams, c->allow, sizeof c->allow,
+                            c->b->az ? 0 : ROUTE_AUTH_ONLY);
     /* params point into scratch; keep it as the path copy */
     free(c->path);
     c->path = scratch;
-    /* Tsunagi's own routes exist only with auth on; with it off their paths are
-     * unknown, as they are to Orion (no 405 either). */
-    bool auth_only =
-        c->route ? (c->route->flags & ROUTE_AUTH_ONLY) != 0 : strncmp(c->url, "/tsunagi/", 9) == 0;
-    if (c->b->az == NULL && auth_only) {
-        c->route = NULL;
-        c->allow[0] = '\0';
-    }
     if (c->route == NULL && c->allow[0] == '\0')
         return ngsi_bad_request(err, "service not found");
     return ngsi_check_uri_chars(c->url, false, NULL, err);

@@ -31,7 +31,7 @@ static const route ROUTES[] = {
     {"GET", "/v2/types/{}", h_type_get, 0, PERM_ENTITY_READ},
     {"POST", "/v2/op/update", h_op_update, ROUTE_WRITE, PERM_ENTITY_WRITE},
     {"POST", "/v2/op/query", h_op_query, 0, PERM_ENTITY_READ},
-    /* Tsunagi's own, with auth on only (authz.h, docs/auth.md) */
+    /* consents and provision records: with auth on only (authz.h, docs/auth.md) */
     {"GET", "/tsunagi/consents", h_consents_list, ROUTE_AUTH_ONLY, PERM_RESIDENT},
     {"POST", "/tsunagi/consents", h_consent_create, ROUTE_AUTH_ONLY, PERM_RESIDENT},
     {"GET", "/tsunagi/consents/{}", h_consent_get, ROUTE_AUTH_ONLY, PERM_RESIDENT},
@@ -87,7 +87,7 @@ static bool matches(const char *pattern, char **seg, int nseg, char **params, si
 }
 
 const route *router_match(const char *method, char *path, char **params, size_t *nparams,
-                          char *allow, size_t allowsz)
+                          char *allow, size_t allowsz, unsigned hidden)
 {
     char *seg[ROUTE_SEGMENTS_MAX];
     int nseg = split(path, seg, ROUTE_SEGMENTS_MAX);
@@ -99,7 +99,7 @@ const route *router_match(const char *method, char *path, char **params, size_t 
     for (size_t i = 0; i < NROUTES; i++) {
         char *p[CALL_PARAMS_MAX];
         size_t np;
-        if (!matches(ROUTES[i].pattern, seg, nseg, p, &np))
+        if ((ROUTES[i].flags & hidden) || !matches(ROUTES[i].pattern, seg, nseg, p, &np))
             continue;
         if (strcmp(ROUTES[i].method, method) == 0) {
             memcpy(params, p, np * sizeof *p);

@@ -725,7 +725,6 @@ static int run_file(ctx *c, const char *path)
     drop_databases(c);
     const char *src = getenv("TSUNAGI_SOURCE_DIR");
     set_var(c, "SRC", src ? src : ".");
-    set_var(c, "TEST_SECRET", TEST_SECRET);
     int rc = start_broker(c, text);
     snprintf(port, sizeof port, "%d", c->port);
     set_var(c, "PORT", port);
@@ -763,6 +762,7 @@ int main(int argc, char **argv)
     snprintf(c.db, sizeof c.db, "ftest%d", (int)getpid());
     snprintf(c.log_path, sizeof c.log_path, "/tmp/tsunagi-case-%d.log", (int)getpid());
     unlink(c.log_path);
+    set_var(&c, "TEST_SECRET", TEST_SECRET); /* for broker-args and --- token */
     for (int i = first; i < argc; i++) {
         if (run_file(&c, argv[i]) < 0)
             failed++;
