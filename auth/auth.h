@@ -52,6 +52,7 @@ typedef enum auth_code {
     AUTH_E_CLAIMS,          /* 401 exp missing; exp, nbf, sub, roles, tenant or scope invalid */
     AUTH_E_BAD_TENANT,      /* 400 the Fiware-Service header is not a valid tenant */
     AUTH_E_TENANT_MISMATCH, /* 403 the token belongs to another tenant */
+    AUTH_E_FORBIDDEN,       /* 403 the token does not allow this (role or scope) */
     AUTH_E_CONFIG,          /* 500 key material or configuration cannot be used */
     AUTH_E_INTERNAL         /* 500 out of memory or a crypto library failure */
 } auth_code;
@@ -282,6 +283,93 @@ int auth_token_decode_unverified(const char *token, json_t **header, json_t **cl
  */
 int auth_pseudonym(const void *secret, size_t secret_len, const char *common_id,
                    const char *service_id, char out[AUTH_PSEUDONYM_LEN + 1], auth_error *err);
+
+/* ---- entity classes and access decisions ---------------------------------------- */
+
+/*
+ * The attribute of a personal entity that holds its owner's common ID (共通ID), as a
+ * non-empty string. Reserved in personal types: Tsunagi reads it to decide access and
+ * shows it to services only as a pairwise pseudonym.
+ */
+#define AUTH_OWNER_ATTR "ownerId"
+/* Longest entity type name, as NGSI-v2 limits names. */
+#define AUTH_TYPE_MAX 256
+/* Longest category name: a short label such as "health". */
+#define AUTH_CATEGORY_MAX 64
+
+/* How a town classes an entity type (docs/auth.md). */
+typedef enum auth_class {
+    AUTH_CLASS_RESTRICTED = 0, /* the default: tokens of the tenant whose scopes name it */
+    AUTH_CLASS_OPEN,           /* open data: anyone reads; town or adapter writes */
+    AUTH_CLASS_PERSONAL        /* one resident's: owner, consented services, town */
+} auth_class;
+
+/* "restricted", "open" or "personal". Static string. */
+const char *auth_class_name(auth_class c);
+
+typedef struct auth_policy auth_policy;
+
+/*
+ * Builds the policy from the "entityTypes" object of the configuration file:
+ *   {"PointOfInterest": "open",
+ *    "VitalSignObserved": {"class": "personal", "category": "health"}}
+ * A value is a class name, or an object with "class" and (personal types only) an
+ * optional "category". entity_types may be NULL: every type is then restricted.
+ * Returns a new policy (auth_policy_free()), or NULL with err filled in
+ * (AUTH_E_CONFIG). Immutable once built; safe to share between threads.
+ */
+auth_policy *auth_policy_new(const json_t *entity_types, auth_error *err);
+void auth_policy_free(auth_policy *pol);
+
+/* The class of type; types not configured are restricted. *category (if category is
+ * not NULL) gets a personal type's category or NULL; borrowed from pol. */
+auth_class auth_policy_class(const auth_policy *pol, const char *type, const char **category);
+
+/* The configured types of class c, sorted by name; *names is borrowed from pol.
+ * Returns how many. */
+size_t auth_policy_types(const auth_policy *pol, auth_class c, const char *const **names);
+
+/* Every configured type (any class), sorted; borrowed. Returns how many. */
+size_t auth_policy_all_types(const auth_policy *pol, const char *const **names);
+
+typedef enum auth_action { AUTH_READ, AUTH_WRITE } auth_action;
+
+/* Which entities of a type a principal may access, as bits (any may combine). */
+enum {
+    AUTH_ACCESS_ALL = 1u << 0,       /* every entity of the type */
+    AUTH_ACCESS_OWN = 1u << 1,       /* personal: those whose owner is the principal's sub */
+    AUTH_ACCESS_CONSENTED = 1u << 2, /* personal: those whose owner consented to the
+                                        principal (a service) for the type or category */
+};
+
+/*
+ * What principal p (NULL: a request without a token) may do with entities of type.
+ * The rules (docs/auth.md, "Who may do what"), where "scoped" means p's scope grants
+ * entities:<action>:<type>:
+ *   open        read: ALL for anyone. write: ALL for town or adapter, scoped.
+ *   restricted  read and write: ALL when scoped (any role).
+ *   personal    read: ALL for town, scoped; OWN for a resident; CONSENTED for vendor or
+ *               adapter, scoped. write: ALL for town or adapter, scoped; OWN for a
+ *               resident, scoped.
+ * Returns the bits, 0 for no access at all.
+ */
+unsigned auth_access(const auth_policy *pol, const auth_principal *p, auth_action action,
+                     const char *type);
+
+/*
+ * Explains a 0 from auth_access(): fills in err with 401 (AUTH_E_MISSING: no token)
+ * or 403 (AUTH_E_FORBIDDEN) and a sentence naming what would be needed. Returns -1.
+ */
+int auth_access_denied(const auth_policy *pol, const auth_principal *p, auth_action action,
+                       const char *type, auth_error *err);
+
+/* True if some scope item of p grants action on resource for at least one type (a
+ * coarse check before the per-type decisions). */
+bool auth_principal_may(const auth_principal *p, const char *resource, const char *action);
+
+/* True if p may see owner's common ID itself: p is town, or p is a resident whose sub
+ * is owner. Everyone else gets auth_pseudonym(secret, owner, sub of p). */
+bool auth_sees_common_id(const auth_principal *p, const char *owner);
 
 #ifdef __cplusplus
 }

@@ -39,6 +39,7 @@ static const code_info code_table[] = {
     [AUTH_E_CLAIMS] = {401, "Unauthorized", "bad_claims"},
     [AUTH_E_BAD_TENANT] = {400, "BadRequest", "bad_tenant"},
     [AUTH_E_TENANT_MISMATCH] = {403, "Forbidden", "tenant_mismatch"},
+    [AUTH_E_FORBIDDEN] = {403, "Forbidden", "forbidden"},
     [AUTH_E_CONFIG] = {500, "InternalServerError", "config"},
     [AUTH_E_INTERNAL] = {500, "InternalServerError", "internal"},
 };

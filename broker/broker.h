@@ -22,6 +22,12 @@
 /* Orion's default request body limit; -inReqPayloadMaxSize changes it. */
 #define CONFIG_DEFAULT_MAX_BODY (1024 * 1024)
 #define CONFIG_DEFAULT_PORT     1026
+/* Room for file paths, an inline secret, key ids and issuer/audience URIs:
+ * generous for real values, bounded so the config stays a flat struct. */
+#define CONFIG_PATH_MAX   1024
+#define CONFIG_SECRET_MAX 512
+#define CONFIG_KID_MAX    128
+#define CONFIG_URI_MAX    512
 
 enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR, LOG_NONE };
 
@@ -40,6 +46,19 @@ typedef struct broker_config {
     int purge_interval;   /* seconds between expired-entity purges; 0 off */
     char schema_dir[512]; /* JSON Schemas to load ($id keys); "" for none */
     char schema_map[512]; /* JSON file: {"EntityType": "<schema $id>"} */
+    /* auth (docs/auth.md); off: Orion's behaviour, no checks at all */
+    bool auth;
+    char auth_secret[CONFIG_SECRET_MAX]; /* HS256 secret, inline */
+    char auth_secret_file[CONFIG_PATH_MAX];
+    char auth_secret_kid[CONFIG_KID_MAX];
+    char auth_key_file[CONFIG_PATH_MAX]; /* PEM public key or JWKS */
+    char auth_key_kid[CONFIG_KID_MAX];
+    char auth_issuer[CONFIG_URI_MAX];
+    char auth_audience[CONFIG_URI_MAX];
+    int auth_clock_skew; /* seconds */
+    int auth_cache;      /* verified tokens kept */
+    char pseudonym_secret_file[CONFIG_PATH_MAX];
+    char config_file[CONFIG_PATH_MAX]; /* JSON: entity-type classes */
 } broker_config;
 
 /* Defaults, then environment (TSUNAGI_*), then command-line flags. On a bad
@@ -81,5 +100,10 @@ broker *broker_start(const broker_config *c, store *st, ngsi_error *err);
 void broker_stop(broker *b);
 /* The port actually bound (useful with port 0). */
 int broker_port(const broker *b);
+/* Re-read what may change without a restart (the token keys; SIGHUP).
+ * Returns 0, or -1 with err (the old keys stay in use). Thread-safe. */
+int broker_reload(broker *b, ngsi_error *err);
+/* Whether the broker checks tokens (auth on). */
+bool broker_auth_on(const broker *b);
 
 #endif

@@ -23,6 +23,8 @@
 #define CALL_CORRELATOR_MAX 4096
 /* "/v2/entities/<256>?type=<256>" plus slack. */
 #define CALL_LOCATION_MAX 600
+/* Bearer realm, error and a description of at most AUTH_ERROR_TEXT_MAX. */
+#define CALL_WWW_AUTHENTICATE_MAX 320
 
 struct broker {
     broker_config cfg;
@@ -36,6 +38,7 @@ struct broker {
     bool purger_running;
     schema_registry *schemas; /* NULL: no validation */
     json_t *schema_types;     /* {"EntityType": "<$id>"} */
+    struct authz *az;         /* auth state (authz.c); NULL when auth is off */
 };
 
 typedef struct call call;
@@ -47,6 +50,8 @@ enum {
     ROUTE_TEXT_BODY = 1 << 1, /* text/plain bodies accepted (/value) */
     ROUTE_TEXT_REPLY = 1 << 2 /* may answer text/plain (/value) */
 };
+/* Routes that exist only with auth on (consents, provision records). */
+enum { ROUTE_AUTH_ONLY = 1 << 3 };
 
 /* What a route needs from the caller; decided by the auth module before
  * the handler runs. Entity routes are further filtered per entity type. */
@@ -56,6 +61,10 @@ enum route_perm {
     PERM_ENTITY_WRITE, /* entities, per type class */
     PERM_SUB_READ,     /* subscriptions */
     PERM_SUB_WRITE,
+    /* A resident's own consents and provision records. */
+    PERM_RESIDENT,
+    /* Town-wide figures (provision counts). */
+    PERM_TOWN,
 };
 
 typedef struct route {
@@ -111,15 +120,20 @@ struct call {
     char location[CALL_LOCATION_MAX];
     long long total_count; /* -1: no Fiware-Total-Count header */
     char allow[64];
+    /* auth (authz.c): the caller and what the request disclosed; NULL when
+     * auth is off. A 401 carries WWW-Authenticate. */
+    struct authz_req *az;
+    char www_authenticate[CALL_WWW_AUTHENTICATE_MAX];
 };
 
 /* --- router.c --- */
 
 /* The route for method and path; params filled from the path. When the path
  * is known but not for this method, returns NULL and fills allow; when the
- * path is unknown, returns NULL with allow empty. path is modified. */
+ * path is unknown, returns NULL with allow empty. Routes with any of the
+ * hidden flags do not exist for this call. path is modified. */
 const route *router_match(const char *method, char *path, char **params, size_t *nparams,
-                          char *allow, size_t allowsz);
+                          char *allow, size_t allowsz, unsigned hidden);
 
 /* --- request.c: reading the request --- */
 

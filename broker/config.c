@@ -15,8 +15,9 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
-enum opt_kind { OPT_INT, OPT_SIZE, OPT_STR, OPT_LEVEL };
+enum opt_kind { OPT_INT, OPT_SIZE, OPT_STR, OPT_LEVEL, OPT_BOOL };
 
 typedef struct option_spec {
     const char *flag;
@@ -59,6 +60,31 @@ static const option_spec OPTIONS[] = {
      "directory of JSON Schemas (*.json, each with an $id) (none)"},
     {"schemaMap", "TSUNAGI_SCHEMA_MAP", OPT_STR, F(schema_map), S(schema_map), 0, 0,
      "JSON file mapping entity types to schema $ids (none)"},
+    /* auth: docs/auth.md */
+    {"auth", "TSUNAGI_AUTH", OPT_BOOL, F(auth), 0, 0, 0,
+     "on: check tokens and decide access; off: no checks, as Orion (off)"},
+    {"authSecret", "TSUNAGI_AUTH_SECRET", OPT_STR, F(auth_secret), S(auth_secret), 0, 0,
+     "HS256 shared secret, 32 bytes or more (prefer the file or the variable)"},
+    {"authSecretFile", "TSUNAGI_AUTH_SECRET_FILE", OPT_STR, F(auth_secret_file),
+     S(auth_secret_file), 0, 0, "file holding the HS256 secret"},
+    {"authSecretKid", "TSUNAGI_AUTH_SECRET_KID", OPT_STR, F(auth_secret_kid), S(auth_secret_kid), 0,
+     0, "kid of the HS256 secret (none)"},
+    {"authKeyFile", "TSUNAGI_AUTH_KEY_FILE", OPT_STR, F(auth_key_file), S(auth_key_file), 0, 0,
+     "RS256/ES256 public keys: a PEM public key or a JWKS file"},
+    {"authKeyKid", "TSUNAGI_AUTH_KEY_KID", OPT_STR, F(auth_key_kid), S(auth_key_kid), 0, 0,
+     "kid of a PEM public key (none; a JWKS names its own)"},
+    {"authIssuer", "TSUNAGI_AUTH_ISSUER", OPT_STR, F(auth_issuer), S(auth_issuer), 0, 0,
+     "required iss claim (any)"},
+    {"authAudience", "TSUNAGI_AUTH_AUDIENCE", OPT_STR, F(auth_audience), S(auth_audience), 0, 0,
+     "required member of the aud claim (not checked)"},
+    {"authClockSkew", "TSUNAGI_AUTH_CLOCK_SKEW", OPT_INT, F(auth_clock_skew), 0, 0, 600,
+     "seconds of tolerance on exp and nbf (30)"},
+    {"authCacheSize", "TSUNAGI_AUTH_CACHE_SIZE", OPT_INT, F(auth_cache), 0, 0, 1000000,
+     "verified tokens kept in the cache, 0 to disable (4096)"},
+    {"pseudonymSecretFile", "TSUNAGI_PSEUDONYM_SECRET_FILE", OPT_STR, F(pseudonym_secret_file),
+     S(pseudonym_secret_file), 0, 0, "file holding the secret of pairwise pseudonyms"},
+    {"config", "TSUNAGI_CONFIG", OPT_STR, F(config_file), S(config_file), 0, 0,
+     "JSON configuration file: entity-type classes (none)"},
 };
 
 #define NOPTIONS (sizeof OPTIONS / sizeof *OPTIONS)
@@ -76,6 +102,22 @@ static void set_defaults(broker_config *c)
     c->conn_timeout = 60;
     c->db_timeout_ms = STORE_DEFAULT_TIMEOUT_MS;
     c->purge_interval = 60;
+    c->auth_clock_skew = 30; /* AUTH_DEFAULT_CLOCK_SKEW */
+    c->auth_cache = 4096;    /* AUTH_DEFAULT_CACHE_ENTRIES */
+}
+
+/* on/off in the spellings people use for a switch. */
+static int parse_bool(const char *s, bool *out)
+{
+    static const char *const yes[] = {"on", "true", "yes", "1"}, *const no[] = {"off", "false",
+                                                                                "no", "0"};
+    for (size_t i = 0; i < 4; i++) {
+        if (strcasecmp(s, yes[i]) == 0 || strcasecmp(s, no[i]) == 0) {
+            *out = strcasecmp(s, yes[i]) == 0;
+            return 0;
+        }
+    }
+    return -1;
 }
 
 static int parse_long(const char *s, long min, long max, long *out)
@@ -101,6 +143,10 @@ static int apply(broker_config *c, const option_spec *o, const char *value, cons
             break;
         memcpy(field, value, strlen(value) + 1);
         return 0;
+    case OPT_BOOL:
+        if (parse_bool(value, (bool *)(void *)field) == 0)
+            return 0;
+        break;
     case OPT_LEVEL:
         if (log_level_parse(value, (enum log_level *)(void *)field) == 0)
             return 0;
@@ -175,6 +221,6 @@ void config_usage(FILE *out)
                  "Each option may be given as -name or --name, or through its environment\n"
                  "variable; flags win over the environment.\n\n");
     for (size_t i = 0; i < NOPTIONS; i++)
-        fprintf(out, "  -%-22s %-24s %s\n", OPTIONS[i].flag, OPTIONS[i].env, OPTIONS[i].help);
-    fprintf(out, "  -%-22s %-24s %s\n", "help", "", "print this text");
+        fprintf(out, "  -%-22s %-30s %s\n", OPTIONS[i].flag, OPTIONS[i].env, OPTIONS[i].help);
+    fprintf(out, "  -%-22s %-30s %s\n", "help", "", "print this text");
 }

@@ -6,6 +6,7 @@
  * metadata are merged with the stored ones unless overrideMetadata is
  * given. The store then writes only the attributes that change.
  */
+#include "authz.h"
 #include "broker_private.h"
 
 #include <stdlib.h>
@@ -114,6 +115,8 @@ int h_attr_get(call *c, ngsi_error *err)
     if (call_render_list_args(c, &attrs, &md, &o, err) < 0)
         return -1;
     int rc = load_attr(c, &e, &a, &tmp, err);
+    if (rc == 0)
+        rc = authz_disclose(c, &e, 1, NULL, a->name, err);
     if (rc == 0)
         reply_json(c, 200, ngsi_attr_render(e, a, &o));
     ngsi_attr_clear(&tmp);
@@ -265,6 +268,8 @@ int h_value_get(call *c, ngsi_error *err)
     if (value_url_check(c, err) < 0)
         return -1;
     int rc = load_attr(c, &e, &a, &tmp, err);
+    if (rc == 0)
+        rc = authz_disclose(c, &e, 1, NULL, a->name, err);
     if (rc == 0)
         rc = reply_value(c, a, err);
     ngsi_attr_clear(&tmp);

@@ -13,6 +13,7 @@
  * by idPattern (optionally with type or typePattern) deletes every entity
  * matching it in the request's service path.
  */
+#include "authz.h"
 #include "broker_private.h"
 
 #include <stdlib.h>
@@ -49,10 +50,11 @@ typedef struct batch {
     item *items;
     size_t n;
     /* outcome */
-    size_t n_ok, n_missing, n_failed, n_invalid;
-    ngsi_buf missing; /* "do not exist: ..." */
-    ngsi_buf exist;   /* "... already exist: ..." */
-    ngsi_buf invalid; /* "do not match their schemas: ..." (Tsunagi) */
+    size_t n_ok, n_missing, n_failed, n_invalid, n_forbidden;
+    ngsi_buf missing;   /* "do not exist: ..." */
+    ngsi_buf exist;     /* "... already exist: ..." */
+    ngsi_buf invalid;   /* "do not match their schemas: ..." (Tsunagi) */
+    ngsi_buf forbidden; /* "not allowed: ..." (auth) */
 } batch;
 
 static void batch_clear(batch *b)
@@ -66,6 +68,7 @@ static void batch_clear(batch *b)
     ngsi_buf_free(&b->missing);
     ngsi_buf_free(&b->exist);
     ngsi_buf_free(&b->invalid);
+    ngsi_buf_free(&b->forbidden);
 }
 
 /* ----------------------------------------------------------- parsing */
@@ -216,25 +219,39 @@ static void note_invalid(batch *b, const item *it, const char *reason)
     b->n_invalid++;
 }
 
+/* An entity the caller may not write (auth): "not allowed: E1/T, E2". */
+static void note_forbidden(batch *b, const item *it)
+{
+    ngsi_buf_puts(&b->forbidden, b->forbidden.len ? ", " : "not allowed: ");
+    entity_label(&b->forbidden, it);
+    b->n_forbidden++;
+}
+
 /* Orion's outcome: 404 when no entity existed, 422 Unprocessable when
- * nothing changed, PartialUpdate when something did. Kinds of failure are
- * joined with "; " (only schema failures add a second kind). */
+ * nothing changed, PartialUpdate when something did. Tsunagi's own kinds
+ * of failure (schemas, auth) are joined with "; "; when nothing was done
+ * and the only refusals are auth's, the answer is 403. */
 static int batch_result(call *c, batch *b, ngsi_error *err)
 {
-    if (b->n_missing + b->n_failed + b->n_invalid == 0) {
+    size_t others = b->n_missing + b->n_failed + b->n_invalid;
+    if (others + b->n_forbidden == 0) {
         reply_empty(c, 204);
         return 0;
     }
     ngsi_buf text = {0};
-    const ngsi_buf *parts[] = {&b->missing, &b->exist, &b->invalid};
-    for (size_t i = 0; i < 3; i++)
+    const ngsi_buf *parts[] = {&b->missing, &b->exist, &b->invalid, &b->forbidden};
+    for (size_t i = 0; i < sizeof parts / sizeof *parts; i++)
         if (parts[i]->len > 0)
             ngsi_buf_printf(&text, "%s%s", text.len ? "; " : "", parts[i]->data);
     int rc;
-    if (b->n_ok == 0 && b->n_failed == 0 && b->n_invalid == 0)
+    if (b->n_ok > 0)
+        rc = ngsi_fail(err, 422, "PartialUpdate", "%s", text.data);
+    else if (others == 0)
+        rc = ngsi_fail(err, 403, "Forbidden", "%s", text.data);
+    else if (b->n_failed + b->n_invalid + b->n_forbidden == 0)
         rc = ngsi_not_found(err, "%s", text.data);
     else
-        rc = ngsi_fail(err, 422, b->n_ok ? "PartialUpdate" : "Unprocessable", "%s", text.data);
+        rc = ngsi_fail(err, 422, "Unprocessable", "%s", text.data);
     ngsi_buf_free(&text);
     return rc;
 }
@@ -331,29 +348,61 @@ static int flush(run *r, ngsi_error *err)
     return rc;
 }
 
+/* An auth refusal of one entity becomes a note; only a database failure (5xx)
+ * fails the batch. Returns 0 or -1. */
+static int refused(run *r, item *it, const ngsi_error *why, ngsi_error *err)
+{
+    if (why->status >= 500) {
+        *err = *why;
+        return -1;
+    }
+    if (why->status == 404) /* personal data the caller may not see */
+        note_missing_entity(r->b, it);
+    else
+        note_forbidden(r->b, it);
+    return 0;
+}
+
+/* The entity once u is applied, if the caller may store it (auth) and it
+ * matches its schema: 1 with *after (new), or 0 (noted) / -1 (database
+ * failure) with *after NULL. */
+static int allowed_after(run *r, item *it, const store_update *u, ngsi_entity **after,
+                         ngsi_error *err)
+{
+    ngsi_error why = {0};
+    *after = store_apply_update(u);
+    int rc = authz_entity_after(r->c, *after, &why) == 0 ? 1 : refused(r, it, &why, err);
+    if (rc == 1 && !valid_or_noted(r->c, r->b, it, *after))
+        rc = 0;
+    if (rc != 1) {
+        ngsi_entity_free(*after);
+        *after = NULL;
+    }
+    return rc;
+}
+
 /* Plan attribute changes of one stored entity and queue them. */
 static int queue_attrs(run *r, item *it, const ngsi_entity *stored, enum store_attrs_mode mode,
                        ngsi_error *err)
 {
     store_update u;
     ngsi_buf failed = {0};
+    ngsi_entity *after = NULL;
     bool override_md = (r->c->options & OPT_OVERRIDE_METADATA) != 0;
     ngsi_attr *set = store_plan_attrs(stored, it->e, mode, override_md, ngsi_now(), &u, &failed);
     u.correlator = r->c->correlator;
     bool changes = store_update_changes(&u);
-    ngsi_entity *after = changes ? store_apply_update(&u) : NULL;
-    if (after != NULL && !valid_or_noted(r->c, r->b, it, after)) {
-        ngsi_entity_free(after);
+    int ok = changes ? allowed_after(r, it, &u, &after, err) : 1;
+    if (ok <= 0) {
         ngsi_buf_free(&failed);
         free(set);
-        return 0;
+        return ok;
     }
     int rc = changes ? store_bulk_update(r->bulk, &u, err) : 0;
-    if (rc == 0 && changes) {
+    if (rc == 0 && changes)
         add_pending(r, CHANGE_UPDATE, stored, NULL, after);
-        after = NULL;
-    }
-    ngsi_entity_free(after);
+    else
+        ngsi_entity_free(after);
     if (rc == 0 && u.nset > 0)
         r->b->n_ok++;
     if (rc == 0 && failed.len > 0)
@@ -386,17 +435,15 @@ static int queue_delete(run *r, item *it, const ngsi_entity *stored, ngsi_error 
                       .nunset = n,
                       .mod_date = ngsi_now(),
                       .correlator = r->c->correlator};
-    ngsi_entity *after = n > 0 ? store_apply_update(&u) : NULL;
-    int rc = 0;
-    if (after != NULL && valid_or_noted(r->c, r->b, it, after)) {
-        rc = store_bulk_update(r->bulk, &u, err);
-        if (rc == 0) {
-            r->b->n_ok++;
-            add_pending(r, CHANGE_UPDATE, stored, NULL, after);
-            after = NULL;
-        }
+    ngsi_entity *after = NULL;
+    int ok = n > 0 ? allowed_after(r, it, &u, &after, err) : 1;
+    int rc = ok < 0 ? -1 : ok > 0 && n > 0 ? store_bulk_update(r->bulk, &u, err) : 0;
+    if (rc == 0 && ok > 0 && n > 0) {
+        r->b->n_ok++;
+        add_pending(r, CHANGE_UPDATE, stored, NULL, after);
+    } else {
+        ngsi_entity_free(after);
     }
-    ngsi_entity_free(after);
     if (rc == 0 && failed.len > 0)
         note_attrs(r->b, it, &failed, true);
     ngsi_buf_free(&failed);
@@ -414,9 +461,24 @@ static int queue_create(run *r, item *it, ngsi_error *err)
     return store_bulk_create(r->bulk, it->e, err);
 }
 
+/* Whether the caller may write it (auth): the stored entity, or the new one it
+ * creates. 1, or 0 with the entity noted, or -1 on a database failure. */
+static int permitted(run *r, item *it, const ngsi_entity *stored, ngsi_error *err)
+{
+    ngsi_error why = {0};
+    bool creates = r->b->action == B_APPEND || r->b->action == B_APPEND_STRICT;
+    int rc = stored    ? authz_entity(r->c, stored, AUTH_WRITE, &why)
+             : creates ? authz_entity_after(r->c, it->e, &why)
+                       : 0;
+    return rc == 0 ? 1 : refused(r, it, &why, err);
+}
+
 static int queue_item(run *r, item *it, ngsi_error *err)
 {
     const ngsi_entity *stored = find_stored(r, it->e);
+    int ok = permitted(r, it, stored, err);
+    if (ok <= 0)
+        return ok;
     switch (r->b->action) {
     case B_APPEND:
         return stored ? queue_attrs(r, it, stored, STORE_ATTRS_UPSERT, err)
@@ -450,8 +512,12 @@ static int delete_pattern(run *r, const item *it, ngsi_error *err)
         ngsi_buf_puts(&a, "$");
         q.type_pattern = anchored = ngsi_buf_steal(&a);
     }
-    store_result gone;
-    long long n = store_entity_delete_where(r->c->b->store, r->c->tenant, &q, &gone, err);
+    store_result gone = {0};
+    authz_vis vis; /* only what the caller may delete */
+    long long n = authz_query(r->c, AUTH_WRITE, NULL, &vis, &q.vis, err);
+    if (n == 0)
+        n = store_entity_delete_where(r->c->b->store, r->c->tenant, &q, &gone, err);
+    authz_vis_clear(&vis);
     free(anchored);
     for (long long i = 0; i < n; i++)
         broker_changed(r->c, &(change){.kind = CHANGE_DELETE, .before = gone.items[i]});

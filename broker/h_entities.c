@@ -5,6 +5,7 @@
  * call the store, render. Attribute merging (shared with the /attrs routes)
  * lives in h_attrs.c; the load/save helpers here are used by both.
  */
+#include "authz.h"
 #include "broker_private.h"
 
 #include <stdlib.h>
@@ -29,7 +30,15 @@ int call_load_entity(call *c, ngsi_entity **out, ngsi_error *err)
     const char *type = call_arg(c, "type");
     if (path_id(c, &id, err) < 0)
         return -1;
-    return store_entity_get(c->b->store, c->tenant, id, type, &c->paths, out, err);
+    if (store_entity_get(c->b->store, c->tenant, id, type, &c->paths, out, err) < 0)
+        return -1;
+    auth_action action = c->route->perm == PERM_ENTITY_WRITE ? AUTH_WRITE : AUTH_READ;
+    if (authz_entity(c, *out, action, err) < 0) {
+        ngsi_entity_free(*out);
+        *out = NULL;
+        return -1;
+    }
+    return 0;
 }
 
 int call_save(call *c, store_update *u, ngsi_error *err)
@@ -38,7 +47,9 @@ int call_save(call *c, store_update *u, ngsi_error *err)
         u->mod_date = ngsi_now();
     u->correlator = c->correlator;
     ngsi_entity *after = store_apply_update(u);
-    int rc = call_validate_entity(c, after, err);
+    int rc = authz_entity_after(c, after, err);
+    if (rc == 0)
+        rc = call_validate_entity(c, after, err);
     if (rc == 0)
         rc = store_entity_update(c->b->store, c->tenant, u, err);
     if (rc == 0)
@@ -68,6 +79,8 @@ static int upsert_existing(call *c, ngsi_entity *incoming, ngsi_error *err)
     int rc = store_entity_get(c->b->store, c->tenant, incoming->id, incoming->type, &c->paths,
                               &stored, err);
     if (rc == 0)
+        rc = authz_entity(c, stored, AUTH_WRITE, err);
+    if (rc == 0)
         rc = attrs_merge_and_save(c, stored, incoming, STORE_ATTRS_UPSERT, err);
     ngsi_entity_free(stored);
     return rc;
@@ -85,6 +98,8 @@ int h_entities_create(call *c, ngsi_error *err)
     e->service_path = strdup(c->paths.path[0]);
     ngsi_entity_stamp(e, ngsi_now());
     int rc = check_key_length(e, err);
+    if (rc == 0)
+        rc = authz_entity_after(c, e, err);
     if (rc == 0)
         rc = call_validate_entity(c, e, err);
     if (rc == 0)
@@ -136,6 +151,8 @@ static int get_one(call *c, bool whole, ngsi_error *err)
     if (call_render_list_args(c, &attrs, &md, &o, err) < 0)
         return -1;
     int rc = call_load_entity(c, &e, err);
+    if (rc == 0)
+        rc = authz_disclose(c, &e, 1, &attrs, NULL, err);
     if (rc == 0)
         reply_json(c, 200, whole ? ngsi_entity_render(e, &o) : ngsi_attrs_render(e, &o));
     ngsi_entity_free(e);

@@ -7,6 +7,7 @@
  * They differ only in where the selection comes from: URI parameters, or the
  * request body's entities[] and expression.
  */
+#include "authz.h"
 #include "broker_private.h"
 
 #include <stdlib.h>
@@ -27,6 +28,8 @@ typedef struct query_ctx {
     ngsi_list order_names;
     store_order order[ORDER_KEYS_MAX];
     store_query sq;
+    char *q_text, *mq_text; /* copies as given, for the auth check */
+    authz_vis vis;
 } query_ctx;
 
 static void query_ctx_clear(query_ctx *x)
@@ -46,6 +49,9 @@ static void query_ctx_clear(query_ctx *x)
     q_free(x->q);
     q_free(x->mq);
     geo_query_free(x->geo);
+    authz_vis_clear(&x->vis);
+    free(x->q_text);
+    free(x->mq_text);
 }
 
 /* orderBy=a,!b: keys in order, no empty or repeated key. */
@@ -94,6 +100,8 @@ static int parse_q(const char *q, const char *mq, query_ctx *x, ngsi_error *err)
         return -1;
     x->sq.q = x->q;
     x->sq.mq = x->mq;
+    x->q_text = q ? strdup(q) : NULL; /* op/query's body is gone before the query runs */
+    x->mq_text = mq ? strdup(mq) : NULL;
     return 0;
 }
 
@@ -291,6 +299,17 @@ static int query_from_body(const json_t *body, query_ctx *x, ngsi_error *err)
 
 /* ------------------------------------------------------- run, render */
 
+/* What the caller may see (auth), and what a service may not filter on. */
+static int restrict_query(call *c, query_ctx *x, ngsi_error *err)
+{
+    if (authz_check_query_text(c, "q", x->q_text, err) < 0 ||
+        authz_check_query_text(c, "mq", x->mq_text, err) < 0 ||
+        authz_check_query_text(c, "orderBy", call_arg(c, "orderBy"), err) < 0)
+        return -1;
+    const ngsi_list *types = x->sq.type_pattern || x->nsel ? NULL : x->sq.types;
+    return authz_query(c, AUTH_READ, types, &x->vis, &x->sq.vis, err);
+}
+
 static int run_and_reply(call *c, query_ctx *x, ngsi_error *err)
 {
     store_result r;
@@ -298,8 +317,13 @@ static int run_and_reply(call *c, query_ctx *x, ngsi_error *err)
     x->sq.count = (c->options & OPT_COUNT) != 0;
     call_paging(c, &x->sq.offset, &x->sq.limit);
     if (parse_order(c, x, err) < 0 || check_order_geo(x, err) < 0 ||
+        restrict_query(c, x, err) < 0 ||
         store_entity_query(c->b->store, c->tenant, &x->sq, &r, err) < 0)
         return -1;
+    if (authz_disclose(c, r.items, r.n, &x->attrs, NULL, err) < 0) {
+        store_result_clear(&r);
+        return -1;
+    }
     ngsi_render_opts o = {
         .mode = call_render_mode(c), .attrs = &x->attrs, .metadata = &x->metadata};
     json_t *out = json_array();

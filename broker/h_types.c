@@ -1,6 +1,10 @@
 /*
  * broker/h_types.c: GET /v2/types and GET /v2/types/{type}.
+ *
+ * With auth on, a type is shown only to callers who may read all its
+ * entities: its count and attributes describe every entity of the type.
  */
+#include "authz.h"
 #include "broker_private.h"
 
 #include <string.h>
@@ -29,8 +33,11 @@ int h_types_list(call *c, ngsi_error *err)
         0)
         return -1;
     json_t *out = json_array();
-    for (size_t i = offset; i < t.n && i < offset + limit; i++) {
+    size_t listed = 0; /* types the caller may see, in order; paging counts only these */
+    for (size_t i = 0; i < t.n; i++) {
         const store_type_info *ti = &t.items[i];
+        if (!authz_type_listed(c, ti->type) || listed++ < offset || listed > offset + limit)
+            continue;
         if (values)
             json_array_append_new(out, json_string(ti->type));
         else
@@ -39,7 +46,7 @@ int h_types_list(call *c, ngsi_error *err)
                                                  (json_int_t)ti->count));
     }
     if (c->options & OPT_COUNT)
-        c->total_count = (long long)t.n;
+        c->total_count = (long long)listed;
     store_types_clear(&t);
     reply_json(c, 200, out);
     return 0;
@@ -52,6 +59,8 @@ int h_type_get(call *c, ngsi_error *err)
     bool detail = !(c->options & OPT_NO_ATTR_DETAIL);
     if (*type == '\0')
         return ngsi_bad_request(err, "entity type length: 0, min length supported: 1");
+    if (!authz_type_listed(c, type))
+        return authz_type_denied(c, type, err);
     if (store_types_collect(c->b->store, c->tenant, &c->paths, type, detail, &t, err) < 0)
         return -1;
     if (t.n == 0) {

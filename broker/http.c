@@ -13,6 +13,7 @@
  * Location / Fiware-Total-Count / Allow, then Content-Type; libmicrohttpd
  * puts Date first and Content-Length last.
  */
+#include "authz.h"
 #include "broker_private.h"
 
 #include <arpa/inet.h>
@@ -69,6 +70,8 @@ static enum MHD_Result queue_reply(call *c)
     }
     if (c->allow[0] && c->status == 405) /* other faults may be found first */
         MHD_add_response_header(r, "Allow", c->allow);
+    if (c->www_authenticate[0])
+        MHD_add_response_header(r, "WWW-Authenticate", c->www_authenticate);
     if (c->out_type != NULL)
         MHD_add_response_header(r, "Content-Type", c->out_type);
     enum MHD_Result rc = MHD_queue_response(c->conn, (unsigned)c->status, r);
@@ -187,7 +190,9 @@ static void route_request(call *c)
     char *scratch = strdup(c->path);
     if (scratch == NULL)
         abort();
-    c->route = router_match(c->method, scratch, c->param, &c->nparams, c->allow, sizeof c->allow);
+    /* with auth off, the auth-only routes are unknown paths, as to Orion */
+    c->route = router_match(c->method, scratch, c->param, &c->nparams, c->allow, sizeof c->allow,
+                            c->b->az ? 0 : ROUTE_AUTH_ONLY);
     /* params point into scratch; keep it and the stripped path both */
     c->scratch = scratch;
 }
@@ -226,7 +231,9 @@ static int dispatch(call *c, ngsi_error *err)
     if (request_checks(c, err) < 0 ||
         ngsi_service_parse(call_header(c, "Fiware-Service"), c->tenant, err) < 0)
         return -1;
-    return c->route->handler(c, err);
+    if (authz_request(c, err) < 0 || c->route->handler(c, err) < 0)
+        return -1;
+    return authz_commit(c, err);
 }
 
 /* -------------------------------------------------- libmicrohttpd hooks */
@@ -276,6 +283,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         log_msg(LOG_INFO, "corr=%s | srv=%s | op=%s %s | status=%d | ms=%.3f%s", c->correlator,
                 c->tenant[0] ? c->tenant : "<none>", c->method, c->url, c->status, ms,
                 why == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " | aborted");
+    authz_call_free(c);
     ngsi_paths_clear(&c->paths);
     ngsi_buf_free(&c->body);
     ngsi_buf_free(&c->out);
@@ -313,6 +321,8 @@ broker *broker_start(const broker_config *cfg, store *st, ngsi_error *err)
     b->cfg = *cfg;
     b->store = st;
     b->started = ngsi_now();
+    if (cfg->auth && (b->az = authz_new(cfg, err)) == NULL)
+        goto fail;
     if (broker_schemas_load(b, err) < 0)
         goto fail;
     if (cfg->bind[0] && resolve_bind(cfg->bind, cfg->port, &addr, &v6, err) < 0)
@@ -336,6 +346,7 @@ broker *broker_start(const broker_config *cfg, store *st, ngsi_error *err)
     return b;
 fail:
     broker_schemas_free(b);
+    authz_free(b->az);
     free(b);
     return NULL;
 }
@@ -360,6 +371,7 @@ void broker_stop(broker *b)
     broker_schemas_free(b);
     pthread_cond_destroy(&b->purge_wake);
     pthread_mutex_destroy(&b->purge_lock);
+    authz_free(b->az);
     free(b);
 }
 

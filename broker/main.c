@@ -4,7 +4,8 @@
  * Parse the configuration, open the store, start the HTTP server, then wait
  * for a signal. Signals are blocked in every thread and taken with sigwait
  * here, so shutdown runs as ordinary code: stop accepting, let in-flight
- * requests finish, close the database pool.
+ * requests finish, close the database pool. SIGHUP reloads the token keys
+ * the same way, outside any signal handler.
  */
 #include "broker.h"
 
@@ -35,14 +36,27 @@ static void block_signals(sigset_t *set)
     signal(SIGPIPE, SIG_IGN); /* a client gone mid-reply is not fatal */
 }
 
-static int wait_for_shutdown(const sigset_t *set)
+/* SIGHUP: read the token keys again; the old ones stay if the new cannot be used. */
+static void reload(broker *b)
+{
+    ngsi_error err = {0};
+    if (!broker_auth_on(b))
+        log_msg(LOG_INFO, "SIGHUP: nothing to reload (auth is off)");
+    else if (broker_reload(b, &err) < 0)
+        log_msg(LOG_ERROR, "SIGHUP: keys not reloaded, the old ones stay in use: %s",
+                err.description);
+    else
+        log_msg(LOG_INFO, "SIGHUP: keys reloaded");
+}
+
+static int wait_for_shutdown(broker *b, const sigset_t *set)
 {
     for (;;) {
         int sig;
         if (sigwait(set, &sig) != 0)
             return -1;
         if (sig == SIGHUP) {
-            log_msg(LOG_INFO, "SIGHUP: nothing to reload");
+            reload(b);
             continue;
         }
         log_msg(LOG_INFO, "signal %d: shutting down", sig);
@@ -81,10 +95,13 @@ int main(int argc, char **argv)
     }
     log_msg(LOG_INFO, "tsunagi %s listening on port %d, database %s at %s", TSUNAGI_VERSION,
             broker_port(b), cfg.db_name, cfg.db_uri);
+    if (!broker_auth_on(b))
+        log_msg(LOG_WARN, "auth is off: every client may read and write everything, as with "
+                          "Orion; start with -auth on (docs/auth.md)");
     if (store_ping(st, &err) < 0)
         log_msg(LOG_WARN, "database not reachable yet (%s); requests get 503 until it is",
                 err.description);
-    rc = wait_for_shutdown(&set);
+    rc = wait_for_shutdown(b, &set);
     broker_stop(b);
     store_close(st);
     store_global_cleanup();

@@ -5,6 +5,7 @@
  * pattern, handler, flags and the permission the route needs. Routes for one path are listed in the
  * order Orion's Allow header names their methods, so a 405 can build Allow by walking the table.
  */
+#include "authz.h"
 #include "broker_private.h"
 
 #include <string.h>
@@ -32,6 +33,13 @@ static const route ROUTES[] = {
     {"POST", "/v2/op/query", h_op_query, 0, PERM_ENTITY_READ},
     {"GET", "/tsunagi/schemas", h_schemas_list, 0, PERM_NONE},
     {"GET", "/tsunagi/schemas/{}", h_schema_get, 0, PERM_NONE},
+    /* consents and provision records: with auth on only (authz.h, docs/auth.md) */
+    {"GET", "/tsunagi/consents", h_consents_list, ROUTE_AUTH_ONLY, PERM_RESIDENT},
+    {"POST", "/tsunagi/consents", h_consent_create, ROUTE_AUTH_ONLY, PERM_RESIDENT},
+    {"GET", "/tsunagi/consents/{}", h_consent_get, ROUTE_AUTH_ONLY, PERM_RESIDENT},
+    {"DELETE", "/tsunagi/consents/{}", h_consent_revoke, ROUTE_AUTH_ONLY, PERM_RESIDENT},
+    {"GET", "/tsunagi/provisions", h_provisions_list, ROUTE_AUTH_ONLY, PERM_RESIDENT},
+    {"GET", "/tsunagi/provisions/counts", h_provision_counts, ROUTE_AUTH_ONLY, PERM_TOWN},
 };
 
 #define NROUTES (sizeof ROUTES / sizeof *ROUTES)
@@ -81,7 +89,7 @@ static bool matches(const char *pattern, char **seg, int nseg, char **params, si
 }
 
 const route *router_match(const char *method, char *path, char **params, size_t *nparams,
-                          char *allow, size_t allowsz)
+                          char *allow, size_t allowsz, unsigned hidden)
 {
     char *seg[ROUTE_SEGMENTS_MAX];
     int nseg = split(path, seg, ROUTE_SEGMENTS_MAX);
@@ -93,7 +101,7 @@ const route *router_match(const char *method, char *path, char **params, size_t 
     for (size_t i = 0; i < NROUTES; i++) {
         char *p[CALL_PARAMS_MAX];
         size_t np;
-        if (!matches(ROUTES[i].pattern, seg, nseg, p, &np))
+        if ((ROUTES[i].flags & hidden) || !matches(ROUTES[i].pattern, seg, nseg, p, &np))
             continue;
         if (strcmp(ROUTES[i].method, method) == 0) {
             memcpy(params, p, np * sizeof *p);

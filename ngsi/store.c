@@ -119,15 +119,13 @@ int store_ping(store *s, ngsi_error *err)
     return ok ? 0 : store_fail(err, &e);
 }
 
-/* Whether db's indexes were ensured less than STORE_INDEX_RECHECK_S ago;
- * if not, claim the slot (oldest first) and return false. */
-static bool recently_indexed(store *s, const char *db, double now)
+bool store_recently_indexed(store *s, const char *key, double now)
 {
     size_t oldest = 0;
     bool fresh = false;
     pthread_mutex_lock(&s->indexed_lock);
     for (size_t i = 0; i < STORE_INDEXED_MAX; i++) {
-        if (strcmp(s->indexed[i].db, db) == 0) {
+        if (strcmp(s->indexed[i].key, key) == 0) {
             fresh = now - s->indexed[i].at < STORE_INDEX_RECHECK_S;
             oldest = i;
             break;
@@ -136,11 +134,20 @@ static bool recently_indexed(store *s, const char *db, double now)
             oldest = i;
     }
     if (!fresh) {
-        snprintf(s->indexed[oldest].db, sizeof s->indexed[oldest].db, "%s", db);
+        snprintf(s->indexed[oldest].key, sizeof s->indexed[oldest].key, "%s", key);
         s->indexed[oldest].at = now;
     }
     pthread_mutex_unlock(&s->indexed_lock);
     return fresh;
+}
+
+void store_forget_indexed(store *s, const char *key)
+{
+    pthread_mutex_lock(&s->indexed_lock);
+    for (size_t i = 0; i < STORE_INDEXED_MAX; i++)
+        if (strcmp(s->indexed[i].key, key) == 0)
+            s->indexed[i].at = 0;
+    pthread_mutex_unlock(&s->indexed_lock);
 }
 
 /* One index spec {key, name}; the name is MongoDB's default for the key so
@@ -168,7 +175,7 @@ void store_ensure_indexes(store *s, store_conn *c, const char *tenant)
     static const char *const cre[] = {"creDate", NULL};
     static const char *const exp[] = {"expDate", NULL};
     char db[STORE_DB_NAME_MAX];
-    if (recently_indexed(s, store_db_name(s, tenant, db, sizeof db), ngsi_now()))
+    if (store_recently_indexed(s, store_db_name(s, tenant, db, sizeof db), ngsi_now()))
         return;
     bson_t cmd = BSON_INITIALIZER, arr;
     BSON_APPEND_UTF8(&cmd, "createIndexes", mongoc_collection_get_name(c->col));
@@ -180,12 +187,7 @@ void store_ensure_indexes(store *s, store_conn *c, const char *tenant)
     index_spec(&arr, "4", "location.bbox.latMin_1_location.bbox.latMax_1", box);
     bson_append_array_end(&cmd, &arr);
     /* A failure here costs speed, not correctness; the next write retries. */
-    if (!mongoc_collection_write_command_with_opts(c->col, &cmd, NULL, NULL, NULL)) {
-        pthread_mutex_lock(&s->indexed_lock);
-        for (size_t i = 0; i < STORE_INDEXED_MAX; i++)
-            if (strcmp(s->indexed[i].db, db) == 0)
-                s->indexed[i].at = 0;
-        pthread_mutex_unlock(&s->indexed_lock);
-    }
+    if (!mongoc_collection_write_command_with_opts(c->col, &cmd, NULL, NULL, NULL))
+        store_forget_indexed(s, db);
     bson_destroy(&cmd);
 }

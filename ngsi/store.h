@@ -140,6 +140,8 @@ typedef struct store_query {
     bool count;       /* fill total */
     bool decide_in_c; /* push down only the selection; for tests that check
                          both ways give the same result */
+    /* What the caller may see (auth); NULL: everything. */
+    const struct store_visibility *vis;
 } store_query;
 
 typedef struct store_result {
@@ -201,5 +203,61 @@ void store_types_clear(store_types *t);
 /* Delete entities whose dateExpires has passed, in every tenant database.
  * Returns how many, or -1. Called periodically by the broker. */
 long long store_purge_expired(store *s, double now, ngsi_error *err);
+
+/* ------------------------------------------------------------ visibility */
+
+/* One way an entity can be visible to a caller (auth): its type is in types
+ * (or, with types_excluded, not in them), and, when owners is not NULL, the
+ * value of the owner attribute is one of owners. Lists are borrowed. */
+typedef struct store_vis_clause {
+    const ngsi_list *types;
+    bool types_excluded;
+    const ngsi_list *owners;
+} store_vis_clause;
+
+/* The entities a caller may see: those matching any clause (none when n is
+ * 0). Pushed into the database filter, so counts and pages only ever hold
+ * visible entities. */
+typedef struct store_visibility {
+    const store_vis_clause *clauses;
+    size_t n;
+    const char *owner_attr; /* attribute holding the owner's ID */
+} store_visibility;
+
+/* --------------------------------------------------------- plain documents */
+
+/* Collections of plain JSON documents in a tenant's database, for the
+ * broker's own records (consents, provision records). Documents go through
+ * JSON text: numbers stay numbers, strings strings; no dates or ObjectIds.
+ * A document without "_id" gets an ObjectId the caller never sees. */
+
+/* An index a collection should have: keys as {"field": 1 or -1, ...}, with
+ * its name. Ensured before the first insert into a tenant's collection and
+ * again every few minutes (like the entity indexes). */
+typedef struct store_doc_index {
+    const char *name;
+    const char *keys; /* JSON text */
+} store_doc_index;
+
+/* Insert docs[0..n) (borrowed) in one round trip, after ensuring indexes
+ * (NULL-terminated by a NULL name; may be NULL). */
+int store_docs_insert(store *s, const char *tenant, const char *collection,
+                      const store_doc_index *indexes, json_t *const *docs, size_t n,
+                      ngsi_error *err);
+
+/* Documents matching filter (JSON, borrowed), with find options (sort, skip,
+ * limit, projection; may be NULL). *out gets a new array of new objects;
+ * "_id" values that are ObjectIds are left out. */
+int store_docs_find(store *s, const char *tenant, const char *collection, const json_t *filter,
+                    const json_t *opts, json_t **out, ngsi_error *err);
+
+/* Number of documents matching filter, or -1. */
+long long store_docs_count(store *s, const char *tenant, const char *collection,
+                           const json_t *filter, ngsi_error *err);
+
+/* Apply update (an update document such as {"$set":{...}}) to the first
+ * document matching filter. Returns how many matched (0 or 1), or -1. */
+long long store_docs_update(store *s, const char *tenant, const char *collection,
+                            const json_t *filter, const json_t *update, ngsi_error *err);
 
 #endif

@@ -23,6 +23,8 @@
 /* Databases whose indexes were ensured recently, so that the check costs a
  * round trip only once per STORE_INDEX_RECHECK_S. */
 #define STORE_INDEXED_MAX 64
+/* A database name, '/' and a collection name of our own (short). */
+#define STORE_INDEX_KEY_MAX (STORE_DB_NAME_MAX + 64)
 
 struct store {
     mongoc_client_pool_t *pool;
@@ -30,7 +32,7 @@ struct store {
     char db[65];
     pthread_mutex_t indexed_lock;
     struct {
-        char db[STORE_DB_NAME_MAX];
+        char key[STORE_INDEX_KEY_MAX]; /* database, or "database/collection" */
         double at;
     } indexed[STORE_INDEXED_MAX];
 };
@@ -89,6 +91,12 @@ ngsi_entity *store_bson_to_entity(const bson_t *doc);
 /* Make sure tenant's database has the entity indexes (store.c). Cheap:
  * remembered per database for STORE_INDEX_RECHECK_S. */
 void store_ensure_indexes(store *s, store_conn *c, const char *tenant);
+/* Whether the indexes named by key were ensured less than
+ * STORE_INDEX_RECHECK_S ago; if not, claims the slot and returns false, so
+ * that the caller ensures them. store_forget_indexed() undoes the claim
+ * after a failure. Thread-safe. */
+bool store_recently_indexed(store *s, const char *key, double now);
+void store_forget_indexed(store *s, const char *key);
 
 /* --- building blocks shared by entity, batch and type code --- */
 

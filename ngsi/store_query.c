@@ -11,6 +11,10 @@
  * counting every match and keeping only the requested page; the result is
  * the same either way, which tests/db/test_query.c checks.
  *
+ * Visibility (auth) is one more item of the same $and: an $or of the ways a
+ * caller may see an entity, always pushed down, so that counts and pages
+ * hold only what the caller may see.
+ *
  * Order: orderBy keys map to stored fields; creDate then _id always follow
  * as tie-breakers, so pages never overlap or skip. geo:distance is the one
  * key the database cannot sort by: it is applied in C (only as the first
@@ -99,6 +103,49 @@ static void splice_and(const bson_t *part, bson_t *and, uint32_t *n)
     }
 }
 
+static void append_in(bson_t *doc, const char *field, const ngsi_list *l, bool excluded)
+{
+    bson_t cond, arr;
+    char idx[16];
+    const char *k;
+    bson_append_document_begin(doc, field, -1, &cond);
+    bson_append_array_begin(&cond, excluded ? "$nin" : "$in", -1, &arr);
+    for (size_t i = 0; l != NULL && i < l->n; i++) {
+        bson_uint32_to_string((uint32_t)i, &k, idx, sizeof idx);
+        bson_append_utf8(&arr, k, -1, l->item[i], -1);
+    }
+    bson_append_array_end(&cond, &arr);
+    bson_append_document_end(doc, &cond);
+}
+
+/* What the caller may see, as one condition: {"$or": [clause, ...]}, or a
+ * condition nothing matches when there is no clause. */
+static void append_visibility(const store_visibility *v, bson_t *doc)
+{
+    bson_t or, item;
+    char idx[16], owner[sizeof "attrs..value" + NGSI_NAME_MAX];
+    const char *k;
+    if (v->n == 0) {
+        append_in(doc, "_id.type", NULL, false);
+        return;
+    }
+    store_bson_encode_name(v->owner_attr, owner + 6);
+    memcpy(owner, "attrs.", 6);
+    strcat(owner, ".value");
+    bson_append_array_begin(doc, "$or", -1, & or);
+    for (size_t i = 0; i < v->n; i++) {
+        const store_vis_clause *c = &v->clauses[i];
+        bson_uint32_to_string((uint32_t)i, &k, idx, sizeof idx);
+        bson_append_document_begin(& or, k, -1, &item);
+        if (c->types != NULL)
+            append_in(&item, "_id.type", c->types, c->types_excluded);
+        if (c->owners != NULL)
+            append_in(&item, owner, c->owners, false);
+        bson_append_document_end(& or, &item);
+    }
+    bson_append_array_end(doc, & or);
+}
+
 /* The filter: selection, then q, mq and geo as the items of one flat $and,
  * so their operators cannot collide and the database is not handed empty
  * clauses to evaluate for every document. *exact tells whether it decides
@@ -119,6 +166,13 @@ static void build_filter(const store_query *q, bson_t *filter, bool *exact)
         append_geo(q->geo, &geo);
     bson_t tmp = BSON_INITIALIZER;
     bson_append_array_begin(&tmp, "$and", -1, &and);
+    if (q->vis != NULL) {
+        bson_t vis;
+        bson_uint32_to_string(n++, &k, idx, sizeof idx);
+        bson_append_document_begin(&and, k, -1, &vis);
+        append_visibility(q->vis, &vis);
+        bson_append_document_end(&and, &vis);
+    }
     splice_and(&qpart, &and, &n);
     splice_and(&mqpart, &and, &n);
     if (!bson_empty(&geo)) {

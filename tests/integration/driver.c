@@ -11,6 +11,10 @@
  * expectation is compiled into one PCRE2 pattern so that literal parts are
  * compared byte for byte.
  *
+ * Auth cases mint their tokens with `--- token NAME` steps, HS256-signed with
+ * the fixed test secret ${TEST_SECRET} that their `# broker-args:` give the
+ * broker, unless the step names another secret.
+ *
  * usage: driver --broker PATH [--mongo-uri URI] FILE.test...
  * (without --mongo-uri: the test database of tests/support/testsupport.h)
  */
@@ -18,6 +22,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <jwt.h>
 #include <mongoc/mongoc.h>
 #include <netinet/in.h>
 #include <pcre2.h>
@@ -40,6 +45,10 @@
 #define BROKER_START_S  30 /* a sanitizer build starts slowly on a loaded machine */
 #define BROKER_STOP_S   20
 #define REQUEST_TIMEOUT 30L
+/* The HS256 secret auth cases share with the broker (32 bytes, the least). */
+#define TEST_SECRET "tsunagi-test-secret-0123456789ab"
+/* Lifetime of a minted token without its own exp. */
+#define TOKEN_LIFETIME_S 3600
 
 typedef struct var {
     char *name;
@@ -580,9 +589,26 @@ static char *read_file(const char *path)
     return ngsi_buf_steal(&b);
 }
 
+/* Drop a final paragraph made only of comment lines (the comment of the next
+ * step): "...\n\n# a\n# b" ends at the blank line. */
+static void strip_trailing_comments(char *block)
+{
+    char *blank = NULL;
+    for (char *p = strstr(block, "\n\n"); p; p = strstr(p + 1, "\n\n"))
+        if (p[2] != '\n' && p[2] != '\0')
+            blank = p; /* the last blank line followed by text */
+    if (blank == NULL || blank[2] != '#')
+        return;
+    for (char *l = blank + 2; *l; l += strcspn(l, "\n") + (l[strcspn(l, "\n")] != '\0'))
+        if (*l != '#' && *l != '\n')
+            return;
+    blank[1] = '\0';
+}
+
 /* Drop comment lines that come before a block's body. */
 static void strip_comments(char *block)
 {
+    strip_trailing_comments(block);
     char *body = strstr(block, "\n\n");
     char *w = block;
     for (char *l = block; *l;) {
@@ -596,6 +622,49 @@ static void strip_comments(char *block)
         l += len;
     }
     *w = '\0';
+}
+
+/* --- token NAME [secret=S] [kid=K]: mint an HS256 token with the claims in
+ * block into ${NAME}. exp defaults to now + TOKEN_LIFETIME_S. */
+static int mint_token(ctx *c, const char *args, const char *block)
+{
+    char name[64] = "", opt1[256] = "", opt2[256] = "", secret[256] = TEST_SECRET, kid[128] = "";
+    sscanf(args, "%63s %255s %255s", name, opt1, opt2);
+    const char *opts[] = {opt1, opt2};
+    for (size_t i = 0; i < 2; i++) {
+        if (strncmp(opts[i], "secret=", 7) == 0)
+            snprintf(secret, sizeof secret, "%s", opts[i] + 7);
+        else if (strncmp(opts[i], "kid=", 4) == 0)
+            snprintf(kid, sizeof kid, "%s", opts[i] + 4);
+        else if (opts[i][0] != '\0')
+            return fail(c, "token step: unknown option '%s'", opts[i]);
+    }
+    char *claims = expand(c, block);
+    char *end = strstr(claims, "\n\n"); /* the claims are the first paragraph */
+    if (end != NULL)
+        *end = '\0';
+    json_t *obj = json_loads(claims, 0, NULL);
+    if (obj != NULL && json_object_get(obj, "exp") == NULL)
+        json_object_set_new(obj, "exp", json_integer((json_int_t)time(NULL) + TOKEN_LIFETIME_S));
+    char *text = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
+    json_decref(obj);
+    jwt_t *jwt = NULL;
+    char *token = NULL;
+    if (text != NULL && jwt_new(&jwt) == 0 && jwt_add_grants_json(jwt, text) == 0) {
+        if (kid[0])
+            jwt_add_header(jwt, "kid", kid);
+        if (jwt_set_alg(jwt, JWT_ALG_HS256, (const unsigned char *)secret, (int)strlen(secret)) ==
+            0)
+            token = jwt_encode_str(jwt);
+    }
+    jwt_free(jwt);
+    free(text);
+    free(claims);
+    if (name[0] == '\0' || token == NULL)
+        return fail(c, "token step: cannot mint '%s' from %s", name, block);
+    set_var(c, name, token);
+    free(token);
+    return 0;
 }
 
 static int run_step(ctx *c, const char *kind, char *block, response *last)
@@ -616,6 +685,8 @@ static int run_step(ctx *c, const char *kind, char *block, response *last)
     }
     if (strncmp(kind, "mongo ", 6) == 0)
         return mongo_insert(c, kind + 6, block);
+    if (strncmp(kind, "token ", 6) == 0)
+        return mint_token(c, kind + 6, block);
     return fail(c, "unknown step '--- %s'", kind);
 }
 
@@ -691,6 +762,7 @@ int main(int argc, char **argv)
     snprintf(c.db, sizeof c.db, "ftest%d", (int)getpid());
     snprintf(c.log_path, sizeof c.log_path, "/tmp/tsunagi-case-%d.log", (int)getpid());
     unlink(c.log_path);
+    set_var(&c, "TEST_SECRET", TEST_SECRET); /* for broker-args and --- token */
     for (int i = first; i < argc; i++) {
         if (run_file(&c, argv[i]) < 0)
             failed++;
