@@ -171,6 +171,9 @@ int h_op_query(call *c, ngsi_error *err);
 int h_schemas_list(call *c, ngsi_error *err);
 int h_schema_get(call *c, ngsi_error *err);
 int h_type_get(call *c, ngsi_error *err);
+int h_idlink_get(call *c, ngsi_error *err);
+int h_idlink_put(call *c, ngsi_error *err);
+int h_idlink_delete(call *c, ngsi_error *err);
 
 /* --- entity helpers shared by handlers (h_entities.c) --- */
 
