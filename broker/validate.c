@@ -29,7 +29,8 @@ int broker_schemas_load(broker *b, ngsi_error *err)
                              je.text);
     const char *type;
     json_t *id;
-    json_object_foreach(b->schema_types, type, id) {
+    json_object_foreach(b->schema_types, type, id)
+    {
         if (!json_is_string(id) || schema_registry_get(b->schemas, json_string_value(id)) == NULL)
             return ngsi_internal(err, "%s: type %s maps to an unknown schema", b->cfg.schema_map,
                                  type);
