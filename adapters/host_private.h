@@ -159,7 +159,8 @@ extern const adapter_host HOST_API;
 int host_http(adapter_ctx *ctx, const adapter_request *req, adapter_response *resp);
 void host_response_free(adapter_response *resp);
 int host_http_pages(adapter_ctx *ctx, const adapter_request *first, adapter_page_fn fn, void *arg);
-/* A CURL handle set up with the host's common options. */
+/* A CURL handle set up with the host's common options; the caller frees it
+ * with curl_easy_cleanup. */
 CURL *host_curl_new(void);
 /* Parse a Link header value for rel="next". New string or NULL. */
 char *host_link_next(const char *link);
@@ -223,9 +224,10 @@ typedef struct host_status {
 
 typedef struct host_status_table host_status_table;
 
+/* A table for c's adapters (c must outlive it); host_status_free frees it. */
 host_status_table *host_status_new(const host_conf *c);
 void host_status_free(host_status_table *t);
-/* Lock and get entry i (unlock with host_status_unlock). */
+/* Lock the table and get entry i, borrowed until host_status_unlock. */
 host_status *host_status_lock(host_status_table *t, size_t i);
 void host_status_unlock(host_status_table *t);
 size_t host_status_count(const host_status_table *t);
@@ -233,7 +235,8 @@ size_t host_status_count(const host_status_table *t);
 void host_status_report(host_status_table *t, size_t i, const char *line);
 /* The whole table as JSON (new reference). */
 json_t *host_status_json(host_status_table *t);
-/* Serve GET /status and /status/{name} on bind:port; NULL with msg. */
+/* Serve GET /status and /status/{name} on bind:port (IPv4). Returns the
+ * server, stopped and freed by host_status_stop, or NULL with msg. */
 void *host_status_serve(host_status_table *t, const char *bind, int port, int *bound_port,
                         char *msg, size_t msgsz);
 void host_status_stop(void *server);

@@ -85,12 +85,15 @@ struct currency {
 
 /* ------------------------------------------------------------ fields */
 
+/* The value of field `what` of an item of resource r, through the field
+ * mapping, or NULL. Borrowed from item. */
 static const json_t *get(const currency *c, enum res r, const json_t *item, const char *what)
 {
     const char *path = json_string_value(json_object_get(c->fields[r], what));
     return path && *path ? c->h->json_path(item, path) : NULL;
 }
 
+/* The same as a string, or NULL. Borrowed from item. */
 static const char *get_str(const currency *c, enum res r, const json_t *item, const char *what)
 {
     return json_string_value(get(c, r, item, what));
@@ -110,6 +113,7 @@ static bool get_id(const currency *c, enum res r, const json_t *item, const char
     return util_id_safe(out);
 }
 
+/* A cleaned text value, or NULL when s is empty. New reference. */
 static json_t *text(const char *s)
 {
     if (s == NULL || *s == '\0')
@@ -155,6 +159,7 @@ static void note_updated(page_ctx *pc, const char *t)
 
 /* ------------------------------------------------------------- shops */
 
+/* Each map_* gives the item's entity (new reference), or NULL with *why. */
 static json_t *map_shop(adapter_ctx *ctx, currency *c, const json_t *it, const char **why)
 {
     enum res r = R_SHOPS;

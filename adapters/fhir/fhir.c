@@ -109,6 +109,7 @@ typedef struct fhir {
     double max_updated_t;
 } fhir;
 
+/* The mapping of a LOINC code, or NULL. Static. */
 static const vital *vital_of(const char *loinc)
 {
     for (size_t i = 0; i < sizeof VITALS / sizeof *VITALS; i++)
@@ -251,6 +252,8 @@ static int lookup_patient(adapter_ctx *ctx, fhir *f, const char *ref, const char
 
 /* ------------------------------------------------------------ mapping */
 
+/* The systolic and diastolic components in mm[Hg] (new reference), or
+ * NULL when either is missing. */
 static json_t *components(const json_t *obs)
 {
     const json_t *comps = json_object_get(obs, "component");

@@ -107,13 +107,15 @@ typedef struct tourism {
 
 /* ------------------------------------------------------------ helpers */
 
+/* Column c of rec, or "" when the file has no such column. Borrowed from
+ * rec. */
 static const char *field(const tourism *t, const csv_record *rec, enum col c)
 {
     int i = t->col[c];
     return i >= 0 && (size_t)i < rec->n ? rec->field[i] : "";
 }
 
-/* Trim ASCII and full-width spaces in place. */
+/* Trim ASCII and full-width spaces in place; returns a pointer into s. */
 static char *trim(char *s)
 {
     while (*s == ' ' || *s == '\t')
@@ -187,6 +189,7 @@ static int map_header(adapter_ctx *ctx, tourism *t, const csv_record *hdr)
 
 /* ------------------------------------------------------ opening hours */
 
+/* The schema.org day for n bytes of 曜日 text, or NULL. Static. */
 static const char *day_name(const char *jp, size_t n)
 {
     static const struct {
@@ -251,6 +254,8 @@ static json_t *opening_hours(const char *days, const char *opens, const char *cl
 
 /* -------------------------------------------------------- the mapping */
 
+/* address and contactPoint of a row: new references, or NULL when the row
+ * has none. */
 static json_t *address(const tourism *t, const csv_record *rec)
 {
     char street[1024];
@@ -430,6 +435,7 @@ static bool observation_period(const char *d, char *at, char *from, char *to, si
     return true;
 }
 
+/* A visitor record to its entity (new reference), or NULL with *why. */
 static json_t *map_visit(adapter_ctx *ctx, const tourism *t, const json_t *item, const char **why)
 {
     const adapter_host *h = t->h;

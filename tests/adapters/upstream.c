@@ -128,6 +128,7 @@ static json_t *data(data_file *f)
     return doc;
 }
 
+/* A query parameter, decoded, or NULL. Borrowed from the connection. */
 static const char *arg(struct MHD_Connection *c, const char *name)
 {
     return MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, name);
@@ -280,6 +281,7 @@ static int by_updated(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* The resource of that type and id in the collection, or NULL. Borrowed. */
 static json_t *find_resource(json_t *coll, const char *type, const char *id)
 {
     json_t *entries = json_object_get(coll, "entry");
