@@ -30,6 +30,10 @@
  * that way.
  * GET /_admin/stats counts requests and 304s per top-level path.
  *
+ * /broker/...: a recording stand-in for a broker, to check what the host
+ * sends (GET /_admin/requests lists the requests); op/update answers 204,
+ * anything else 404.
+ *
  * --port 0 takes a free port and prints "port N". Stops on SIGTERM/SIGINT.
  */
 #include <jansson.h>
@@ -73,7 +77,8 @@ typedef struct server {
     const char *files;
     int port;
     fault fault;
-    json_t *stats; /* {"/fhir": {"requests": n, "notModified": n}} */
+    json_t *stats;    /* {"/fhir": {"requests": n, "notModified": n}} */
+    json_t *recorded; /* requests to /broker/..., for GET /_admin/requests */
 } server;
 
 typedef struct req {
@@ -554,6 +559,39 @@ static enum MHD_Result currency(server *s, struct MHD_Connection *c, const char 
     return send_text(c, 404, "text/plain", "not found\n", 10);
 }
 
+/* ------------------------------------------------- a recording broker */
+
+static const char *header(struct MHD_Connection *c, const char *name)
+{
+    return MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
+}
+
+/* Stands in for a broker: records each request (method, path, the NGSI
+ * headers, the body) and answers op/update with 204 and everything else
+ * (id-link lookups included) with 404. */
+static enum MHD_Result broker(server *s, struct MHD_Connection *c, const char *url,
+                              const char *method, const req *r)
+{
+    json_t *body = r->body ? json_loadb(r->body, r->len, 0, NULL) : NULL;
+    json_t *rec = json_pack(
+        "{s:s,s:s,s:o,s:o,s:o,s:o}", "method", method, "path", url + 7, "service",
+        header(c, "Fiware-Service") ? json_string(header(c, "Fiware-Service")) : json_null(),
+        "servicePath",
+        header(c, "Fiware-ServicePath") ? json_string(header(c, "Fiware-ServicePath"))
+                                        : json_null(),
+        "authorization",
+        header(c, "Authorization") ? json_string(header(c, "Authorization")) : json_null(), "body",
+        body ? body : json_null());
+    pthread_mutex_lock(&s->lock);
+    json_array_append_new(s->recorded, rec);
+    pthread_mutex_unlock(&s->lock);
+    if (strcmp(method, "POST") == 0 && strcmp(url, "/broker/v2/op/update") == 0)
+        return send_text(c, 204, NULL, "", 0);
+    return send_json(c, 404,
+                     json_pack("{s:s,s:s}", "error", "NotFound", "description", "recording broker"),
+                     NULL);
+}
+
 /* ------------------------------------------------------------- routing */
 
 static enum MHD_Result route(server *s, struct MHD_Connection *c, const char *url,
@@ -563,6 +601,14 @@ static enum MHD_Result route(server *s, struct MHD_Connection *c, const char *ur
     bool handled;
     if (strcmp(url, "/_admin/fault") == 0 && strcmp(method, "POST") == 0)
         return set_fault(s, c, r);
+    if (strcmp(url, "/_admin/requests") == 0) {
+        pthread_mutex_lock(&s->lock);
+        json_t *copy = json_deep_copy(s->recorded);
+        pthread_mutex_unlock(&s->lock);
+        return send_json(c, 200, copy, NULL);
+    }
+    if (strncmp(url, "/broker/", 8) == 0)
+        return broker(s, c, url, method, r);
     if (strcmp(url, "/_admin/stats") == 0) {
         pthread_mutex_lock(&s->lock);
         json_t *copy = json_deep_copy(s->stats);
@@ -738,6 +784,7 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     pthread_mutex_init(&s.lock, NULL);
     s.stats = json_object();
+    s.recorded = json_array();
     struct MHD_Daemon *d = MHD_start_daemon(
         MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,
         (uint16_t)port, NULL, NULL, on_request, &s, MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL,
@@ -755,6 +802,7 @@ int main(int argc, char **argv)
     json_decref(s.fhir.doc);
     json_decref(s.currency.doc);
     json_decref(s.stats);
+    json_decref(s.recorded);
     pthread_mutex_destroy(&s.lock);
     return 0;
 }

@@ -209,3 +209,45 @@ Test(state, a_corrupt_file_is_refused_not_reset)
     cr_expect(strstr(msg, "not a version 1 state file") != NULL, "%s", msg);
     remove_dir(dir);
 }
+
+/* ------------------------------------------------------------ status */
+
+Test(status, reports_accumulate_into_the_table)
+{
+    host_conf c;
+    char msg[256] = "";
+    cr_assert_eq(parse("{" MINIMAL ",\"adapters\":[{\"name\":\"a\",\"plugin\":\"a.so\"},{\"name\":"
+                       "\"b\",\"plugin\":\"b.so\",\"enabled\":false}]}",
+                       &c, msg, sizeof msg),
+                 0, "%s", msg);
+    host_status_table *t = host_status_new(&c);
+    host_status_report(t, 0, "{\"event\":\"ready\",\"interval\":60}");
+    host_status_report(t, 0, "{\"event\":\"run-start\",\"at\":1714521600}");
+    host_status_report(t, 0,
+                       "{\"event\":\"run\",\"started\":1714521600,\"finished\":1714521602.5,"
+                       "\"ok\":false,\"written\":3,\"skipped\":1,\"error\":\"upstream 500\","
+                       "\"nextRun\":1714521632.5,\"backoff\":30,\"counters\":{\"x\":1}}");
+    host_status_report(t, 0,
+                       "{\"event\":\"run\",\"started\":1714521633,\"finished\":1714521634,"
+                       "\"ok\":true,\"written\":5,\"skipped\":0,\"error\":null,"
+                       "\"nextRun\":1714521693,\"backoff\":null,\"counters\":{\"x\":2}}");
+    host_status_report(t, 0, "not json");
+    json_t *all = host_status_json(t);
+    json_t *a = json_array_get(json_object_get(all, "adapters"), 0);
+    json_t *b = json_array_get(json_object_get(all, "adapters"), 1);
+    char *text = json_dumps(a, JSON_COMPACT | JSON_SORT_KEYS);
+    cr_expect_str_eq(
+        text, "{\"backoff\":null,\"counters\":{\"x\":2},\"entitiesWritten\":8,\"failures\":1,"
+              "\"failuresInRow\":0,\"interval\":60.0,\"lastDuration\":1.0,\"lastError\":"
+              "\"upstream 500\",\"lastErrorAt\":\"2024-05-01T00:00:02.500Z\",\"lastRun\":"
+              "\"2024-05-01T00:00:33.000Z\",\"lastRunSkipped\":0,\"lastRunWritten\":5,"
+              "\"lastSuccess\":\"2024-05-01T00:00:33.000Z\",\"name\":\"a\",\"nextRun\":"
+              "\"2024-05-01T00:01:33.000Z\",\"pid\":null,\"plugin\":\"/etc/tsunagi/a.so\","
+              "\"recordsSkipped\":1,\"restarts\":0,\"runs\":2,\"service\":\"\",\"state\":"
+              "\"idle\",\"subservice\":\"/\"}");
+    cr_expect_str_eq(json_string_value(json_object_get(b, "state")), "disabled");
+    free(text);
+    json_decref(all);
+    host_status_free(t);
+    host_conf_free(&c);
+}
