@@ -60,6 +60,7 @@
 typedef struct data_file {
     const char *path;
     json_t *doc;
+    json_t *index; /* FHIR: "Type/id" -> resource, rebuilt with doc */
     struct stat st;
 } data_file;
 
@@ -128,8 +129,21 @@ static json_t *data(data_file *f)
         return f->doc;
     }
     json_decref(f->doc);
+    json_decref(f->index);
     f->doc = doc;
     f->st = st;
+    f->index = json_object();
+    json_t *entries = json_object_get(doc, "entry");
+    for (size_t i = 0; i < json_array_size(entries); i++) {
+        json_t *r = json_object_get(json_array_get(entries, i), "resource");
+        const char *rt = json_string_value(json_object_get(r, "resourceType"));
+        const char *id = json_string_value(json_object_get(r, "id"));
+        char key[300];
+        if (rt != NULL && id != NULL) {
+            snprintf(key, sizeof key, "%s/%s", rt, id);
+            json_object_set(f->index, key, r);
+        }
+    }
     return doc;
 }
 
@@ -280,32 +294,31 @@ static bool updated_matches(const json_t *r, const char *cond)
     return false;
 }
 
+typedef struct hit {
+    double t;
+    json_t *r;
+} hit;
+
 static int by_updated(const void *a, const void *b)
 {
-    double x = last_updated(*(json_t *const *)a), y = last_updated(*(json_t *const *)b);
+    double x = ((const hit *)a)->t, y = ((const hit *)b)->t;
     return x < y ? -1 : x > y;
 }
 
-/* The resource of that type and id in the collection, or NULL. Borrowed. */
-static json_t *find_resource(json_t *coll, const char *type, const char *id)
+/* The resource of that type and id in f, or NULL. Borrowed (under lock). */
+static json_t *find_resource(data_file *f, const char *type, const char *id)
 {
-    json_t *entries = json_object_get(coll, "entry");
-    for (size_t i = 0; i < json_array_size(entries); i++) {
-        json_t *r = json_object_get(json_array_get(entries, i), "resource");
-        const char *rt = json_string_value(json_object_get(r, "resourceType"));
-        const char *rid = json_string_value(json_object_get(r, "id"));
-        if (rt && rid && strcmp(rt, type) == 0 && strcmp(rid, id) == 0)
-            return r;
-    }
-    return NULL;
+    char key[300];
+    snprintf(key, sizeof key, "%s/%s", type, id);
+    return json_object_get(f->index, key);
 }
 
 /* The matching Observations, sorted by lastUpdated. New array of borrowed
  * items (valid under lock). */
-static json_t **search(json_t *coll, struct MHD_Connection *c, size_t *n)
+static hit *search(json_t *coll, struct MHD_Connection *c, size_t *n)
 {
     json_t *entries = json_object_get(coll, "entry");
-    json_t **out = calloc(json_array_size(entries) + 1, sizeof *out);
+    hit *out = calloc(json_array_size(entries) + 1, sizeof *out);
     const char *cat = arg(c, "category"), *upd = arg(c, "_lastUpdated");
     *n = 0;
     for (size_t i = 0; i < json_array_size(entries); i++) {
@@ -314,7 +327,7 @@ static json_t **search(json_t *coll, struct MHD_Connection *c, size_t *n)
         if (rt == NULL || strcmp(rt, "Observation") != 0)
             continue;
         if ((cat == NULL || has_category(r, cat)) && updated_matches(r, upd))
-            out[(*n)++] = r;
+            out[(*n)++] = (hit){last_updated(r), r};
     }
     qsort(out, *n, sizeof *out, by_updated);
     return out;
@@ -331,7 +344,7 @@ static void page_url(server *s, struct MHD_Connection *c, long offset, char *out
     add_param(out, n, "_offset", off);
 }
 
-static void add_subject(json_t *coll, json_t *bundle_entries, json_t *seen, const json_t *obs)
+static void add_subject(data_file *coll, json_t *bundle_entries, json_t *seen, const json_t *obs)
 {
     const char *ref =
         json_string_value(json_object_get(json_object_get(obs, "subject"), "reference"));
@@ -355,17 +368,16 @@ static enum MHD_Result fhir_search(server *s, struct MHD_Connection *c)
     if (count < 1 || count > FHIR_COUNT_MAX)
         count = 50;
     pthread_mutex_lock(&s->lock);
-    json_t *coll = data(&s->fhir);
-    json_t **all = search(coll, c, &n);
+    hit *all = search(data(&s->fhir), c, &n);
     json_t *entries = json_array(), *seen = json_object();
     for (long i = offset; i < (long)n && i < offset + count; i++) {
         char full[300];
         snprintf(full, sizeof full, "http://127.0.0.1:%d/fhir/Observation/%s", s->port,
-                 json_string_value(json_object_get(all[i], "id")));
+                 json_string_value(json_object_get(all[i].r, "id")));
         json_array_append_new(entries, json_pack("{s:s,s:O,s:{s:s}}", "fullUrl", full, "resource",
-                                                 all[i], "search", "mode", "match"));
+                                                 all[i].r, "search", "mode", "match"));
         if (arg(c, "_include") != NULL)
-            add_subject(coll, entries, seen, all[i]);
+            add_subject(&s->fhir, entries, seen, all[i].r);
     }
     page_url(s, c, offset, self, sizeof self);
     json_t *links = json_pack("[{s:s,s:s}]", "relation", "self", "url", self);
@@ -387,7 +399,8 @@ static enum MHD_Result fhir_read(server *s, struct MHD_Connection *c, const char
                                  const char *id)
 {
     pthread_mutex_lock(&s->lock);
-    json_t *r = find_resource(data(&s->fhir), type, id);
+    data(&s->fhir);
+    json_t *r = find_resource(&s->fhir, type, id);
     json_t *copy = r ? json_deep_copy(r) : NULL;
     pthread_mutex_unlock(&s->lock);
     if (copy == NULL)
@@ -800,6 +813,8 @@ int main(int argc, char **argv)
     sigwait(&set, &sig);
     MHD_stop_daemon(d);
     json_decref(s.fhir.doc);
+    json_decref(s.fhir.index);
+    json_decref(s.currency.index);
     json_decref(s.currency.doc);
     json_decref(s.stats);
     json_decref(s.recorded);
