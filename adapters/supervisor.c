@@ -171,8 +171,11 @@ static void on_exit_of(sup *s, size_t i, int status)
     double delay = host_backoff_delay(&s->conf->restart, st->crashes_in_row);
     st->state = HOST_RESTARTING;
     st->restart_at = ngsi_now() + delay;
-    snprintf(st->last_error, sizeof st->last_error, "adapter process %s", how);
-    st->last_error_at = ngsi_now();
+    /* A child that could not start said why (a "fatal" report): keep that. */
+    if (st->last_error_at < st->process_started || !WIFEXITED(status)) {
+        snprintf(st->last_error, sizeof st->last_error, "adapter process %s", how);
+        st->last_error_at = ngsi_now();
+    }
     host_status_unlock(s->table);
     host_log(ADAPTER_LOG_ERROR, "adapter=%s | process %s; restarting in %.1f s", ac->name, how,
              delay);
