@@ -55,6 +55,8 @@ enum route_perm {
     PERM_ENTITY_WRITE, /* entities, per type class */
     PERM_SUB_READ,     /* subscriptions */
     PERM_SUB_WRITE,
+    PERM_IDLINK_READ,  /* id links: the town and adapters */
+    PERM_IDLINK_WRITE, /* id links: the town, and residents for their own ID */
 };
 
 typedef struct route {
