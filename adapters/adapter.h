@@ -152,7 +152,8 @@ typedef struct adapter_host {
     /* Send what is queued now. Returns 0 or -1. */
     int (*flush)(adapter_ctx *ctx);
     /* Make entity a personal entity of common_id: sets the owner attribute
-     * the broker's access control reads (see docs/adapters.md). */
+     * the broker's access control reads ("ownerId"; docs/adapters.md). Put
+     * the common ID nowhere else in an entity. */
     void (*set_owner)(adapter_ctx *ctx, json_t *entity, const char *common_id);
 
     /* ------------------------------------------------------------ id links */

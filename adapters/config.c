@@ -30,7 +30,9 @@
 #define DEF_BATCH_BYTES       (512 * 1024)
 #define DEF_BROKER_TIMEOUT_MS 30000
 #define DEF_STATUS_PORT       1028
-#define BATCH_SIZE_MAX        1000
+/* The owner attribute of Tsunagi's access control (docs/auth.md). */
+#define DEF_OWNER_ATTR "ownerId"
+#define BATCH_SIZE_MAX 1000
 
 typedef struct parse {
     char *msg;
@@ -229,10 +231,12 @@ static int parse_adapter(parse *p, const host_conf *c, const json_t *v, size_t i
 
 static int parse_broker(parse *p, const json_t *b, host_conf *c)
 {
-    static const char *const keys[] = {"url",       "token_file", "token_env", "ownerAttribute",
-                                       "batchSize", "batchBytes", "timeout",   NULL};
+    static const char *const keys[] = {"url",       "token_file", "token_env",  "ownerAttribute",
+                                       "ownerList", "batchSize",  "batchBytes", "timeout",
+                                       NULL};
     double timeout = DEF_BROKER_TIMEOUT_MS / 1000.0;
     int batch_bytes = DEF_BATCH_BYTES;
+    c->owner_attr = DEF_OWNER_ATTR;
     if (!json_is_object(b))
         return bad(p, "broker: required, an object with at least \"url\"");
     if (known_keys(p, b, "broker", keys) < 0 ||
@@ -246,8 +250,12 @@ static int parse_broker(parse *p, const json_t *b, host_conf *c)
         return -1;
     if (c->broker_url == NULL)
         return bad(p, "broker.url: required");
-    if (c->owner_attr != NULL && ngsi_check_name(c->owner_attr, NGSI_F_ATTR_NAME, NULL) < 0)
+    if (ngsi_check_name(c->owner_attr, NGSI_F_ATTR_NAME, NULL) < 0)
         return bad(p, "broker.ownerAttribute: not a valid attribute name");
+    const json_t *list = json_object_get(b, "ownerList");
+    if (list != NULL && !json_is_boolean(list))
+        return bad(p, "broker.ownerList: must be true or false");
+    c->owner_list = json_is_true(list);
     c->batch_bytes_max = (size_t)batch_bytes;
     c->broker_timeout_ms = (int)(timeout * 1000);
     return 0;

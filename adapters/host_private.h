@@ -60,7 +60,8 @@ typedef struct host_conf {
     const char *broker_url;
     const char *token_file; /* or NULL */
     const char *token_env;  /* or NULL */
-    const char *owner_attr; /* extra owner attribute (string form), or NULL */
+    const char *owner_attr; /* the owner attribute (the common ID as a string) */
+    bool owner_list;        /* also write the models' owner list (exposes the ID) */
     int batch_size;
     size_t batch_bytes_max;
     int broker_timeout_ms;

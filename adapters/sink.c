@@ -250,19 +250,20 @@ int host_put_entity(adapter_ctx *ctx, json_t *entity)
 }
 
 /*
- * The models (schemas/models/common.json) give personal entities an "owner"
- * that lists the owners' ids, so that attribute is always written. A broker
- * whose access control reads another attribute names it in
- * broker.ownerAttribute, which then gets the common ID as a string too.
+ * The owner goes in the one attribute Tsunagi's access control reads and
+ * pseudonymises for services, "ownerId" (broker.ownerAttribute for another
+ * broker). Smart Data Models' "owner" list is written only on request
+ * (broker.ownerList), because a common ID anywhere else in an entity is
+ * shown to services as it is.
  */
 void host_set_owner(adapter_ctx *ctx, json_t *entity, const char *common_id)
 {
-    json_object_set_new(entity, "owner",
-                        json_pack("{s:s,s:[s]}", "type", "StructuredValue", "value", common_id));
-    const char *extra = ctx->conf->owner_attr;
-    if (extra != NULL && strcmp(extra, "owner") != 0)
-        json_object_set_new(entity, extra,
-                            json_pack("{s:s,s:s}", "type", "Text", "value", common_id));
+    json_object_set_new(entity, ctx->conf->owner_attr,
+                        json_pack("{s:s,s:s}", "type", "Text", "value", common_id));
+    if (ctx->conf->owner_list && strcmp(ctx->conf->owner_attr, "owner") != 0)
+        json_object_set_new(
+            entity, "owner",
+            json_pack("{s:s,s:[s]}", "type", "StructuredValue", "value", common_id));
 }
 
 int host_link_lookup(adapter_ctx *ctx, const char *system, const char *value, char *out,

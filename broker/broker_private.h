@@ -53,10 +53,10 @@ enum route_perm {
     PERM_NONE,         /* anyone: /version */
     PERM_ENTITY_READ,  /* entities and types, per type class */
     PERM_ENTITY_WRITE, /* entities, per type class */
-    PERM_SUB_READ,     /* subscriptions */
-    PERM_SUB_WRITE,
     PERM_IDLINK_READ,  /* id links: the town and adapters */
     PERM_IDLINK_WRITE, /* id links: the town, and residents for their own ID */
+    PERM_SUB_READ,     /* subscriptions */
+    PERM_SUB_WRITE,
 };
 
 typedef struct route {

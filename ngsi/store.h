@@ -177,30 +177,6 @@ void store_bulk_free(store_bulk *b);
 long long store_entity_delete_where(store *s, const char *tenant, const store_query *q,
                                     store_result *deleted, ngsi_error *err);
 
-/* ----------------------------------------------------------------- types */
-
-/* One entity type as GET /v2/types reports it. */
-typedef struct store_type_info {
-    char *type;
-    long long count; /* entities of this type */
-    json_t *attrs;   /* {"name":{"types":["Number",...]}}; owned */
-} store_type_info;
-
-typedef struct store_types {
-    store_type_info *items; /* sorted by type name */
-    size_t n;
-} store_types;
-
-/* Types of entities under paths; only_type restricts to one (NULL: all).
- * with_attrs false skips collecting attribute details. */
-int store_types_collect(store *s, const char *tenant, const ngsi_paths *paths,
-                        const char *only_type, bool with_attrs, store_types *out, ngsi_error *err);
-void store_types_clear(store_types *t);
-
-/* Delete entities whose dateExpires has passed, in every tenant database.
- * Returns how many, or -1. Called periodically by the broker. */
-long long store_purge_expired(store *s, double now, ngsi_error *err);
-
 /* --------------------------------------------------------------- id links */
 
 /* Id links map a person's identifier in an upstream system (a clinic's
@@ -226,5 +202,29 @@ int store_idlink_get(store *s, const char *tenant, const char *system, const cha
 int store_idlink_delete(store *s, const char *tenant, const char *system, const char *value,
                         ngsi_error *err);
 void store_idlink_clear(store_idlink *l);
+
+/* ----------------------------------------------------------------- types */
+
+/* One entity type as GET /v2/types reports it. */
+typedef struct store_type_info {
+    char *type;
+    long long count; /* entities of this type */
+    json_t *attrs;   /* {"name":{"types":["Number",...]}}; owned */
+} store_type_info;
+
+typedef struct store_types {
+    store_type_info *items; /* sorted by type name */
+    size_t n;
+} store_types;
+
+/* Types of entities under paths; only_type restricts to one (NULL: all).
+ * with_attrs false skips collecting attribute details. */
+int store_types_collect(store *s, const char *tenant, const ngsi_paths *paths,
+                        const char *only_type, bool with_attrs, store_types *out, ngsi_error *err);
+void store_types_clear(store_types *t);
+
+/* Delete entities whose dateExpires has passed, in every tenant database.
+ * Returns how many, or -1. Called periodically by the broker. */
+long long store_purge_expired(store *s, double now, ngsi_error *err);
 
 #endif

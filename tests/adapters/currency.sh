@@ -21,7 +21,7 @@ ta_link town1 wallet U-0002 urn:ngsi-ld:Person:resident-0002
 
 cat >"$T/adapters.json" <<EOF
 {
-  "broker": {"url": "$BROKER", "ownerAttribute": "ownerId"},
+  "broker": {"url": "$BROKER", "ownerList": true},
   "stateDir": "$T/state",
   "status": {"port": 0},
   "adapters": [
@@ -69,11 +69,11 @@ ta_eq "$(jq -c '.[0] | [.dateObserved, .currency, .uniquePayerCount, .pointsGran
 acc=$(ta_get town1 /currency "/v2/entities?type=LocalCurrencyAccount&$kv")
 ta_eq "$(jq -c '[.[] | [.owner, .ownerId, .balance, .pointBalance, .accountStatus]] | sort' <<<"$acc")" \
     '[[["urn:ngsi-ld:Person:resident-0001"],"urn:ngsi-ld:Person:resident-0001",12500,340,"active"],[["urn:ngsi-ld:Person:resident-0002"],"urn:ngsi-ld:Person:resident-0002",800,0,"suspended"]]' \
-    "balances of the linked residents"
+    "balances of the linked residents (ownerList: the models' owner list too)"
 grep -q 'U-000' <<<"$acc" && ta_fail "the platform's user id is in an account entity"
 
 gr=$(ta_get town1 /currency "/v2/entities?type=PointGrant&$kv")
-ta_eq "$(jq -c '[.[] | [(.id | sub(".*:"; "")), .points, .reason, .refEvent, .owner[0]]]' <<<"$gr")" \
+ta_eq "$(jq -c '[.[] | [(.id | sub(".*:"; "")), .points, .reason, .refEvent, .ownerId]]' <<<"$gr")" \
     '[["G-9001",500,"healthProgram",null,"urn:ngsi-ld:Person:resident-0001"],["G-9002",100,"eventParticipation","urn:ngsi-ld:Event:tsunagi-matsuri-2024","urn:ngsi-ld:Person:resident-0001"],["G-9003",50,"other",null,"urn:ngsi-ld:Person:resident-0002"]]' \
     "point grants"
 acct1=$(jq -r '.[] | select(.owner[0] == "urn:ngsi-ld:Person:resident-0001") | .id' <<<"$acc")

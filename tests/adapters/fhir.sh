@@ -44,8 +44,8 @@ ta_eq "$(jq length <<<"$vitals")" 6 "VitalSignObserved entities"
 ta_eq "$(jq -c '[.[].id | sub(".*:"; "")]' <<<"$vitals")" \
     '["obs-001","obs-002","obs-003","obs-004","obs-005","obs-008"]' "observations written"
 w=$(jq -c '.[] | select(.id | endswith("obs-001"))' <<<"$vitals")
-ta_eq "$(jq -c '[.code, .value, .unit, .owner, .status, .category]' <<<"$w")" \
-    '["29463-7",62.4,"kg",["urn:ngsi-ld:Person:resident-0001"],"final","vital-signs"]' "body weight"
+ta_eq "$(jq -c '[.code, .value, .unit, .ownerId, .owner, .status, .category]' <<<"$w")" \
+    '["29463-7",62.4,"kg","urn:ngsi-ld:Person:resident-0001",null,"final","vital-signs"]' "body weight"
 ta_eq "$(jq -r .dateObserved <<<"$w")" 2024-04-30T22:30:00.000Z "dateObserved in UTC"
 bp=$(jq -c '.[] | select(.id | endswith("obs-002")) | .component' <<<"$vitals")
 ta_eq "$bp" '[{"code":"8480-6","value":132,"unit":"mm[Hg]"},{"code":"8462-4","value":84,"unit":"mm[Hg]"}]' \
@@ -55,7 +55,7 @@ ta_eq "$(jq -c '.[] | select(.id | endswith("obs-005")) | [.value, .unit]' <<<"$
 ta_eq "$(jq -c '.[] | select(.id | endswith("obs-008")) | [.value, .unit]' <<<"$vitals")" '[37,"Cel"]' \
     "Fahrenheit converted to Celsius"
 steps=$(ta_get town1 /health "/v2/entities?type=PhysicalActivityObserved&$q")
-ta_eq "$(jq -c '[.[] | [.code, .value, .owner[0]]]' <<<"$steps")" \
+ta_eq "$(jq -c '[.[] | [.code, .value, .ownerId]]' <<<"$steps")" \
     '[["41950-7",6843,"urn:ngsi-ld:Person:resident-0002"]]' "step count"
 
 # Nothing of the unlinked Patient, and no demographics of anyone.
@@ -64,7 +64,7 @@ grep -q 'obs-007' <<<"$all" && ta_fail "the unlinked patient's observation was s
 for word in 山田 佐藤 鈴木 太郎 1948-05-03 male female Insurance- 0260-11 上川; do
     grep -q -- "$word" <<<"$all" && ta_fail "demographics reached the broker: $word"
 done
-[ "$(jq '[.[] | select(.owner == null)] | length' <<<"$all")" = 0 ] || ta_fail "an entity without owner"
+[ "$(jq '[.[] | select(.ownerId == null)] | length' <<<"$all")" = 0 ] || ta_fail "an entity without owner"
 
 mod2=$(ta_get town1 /health "/v2/entities?id=urn:ngsi-ld:VitalSignObserved:clinic-a:obs-002&attrs=dateModified&options=keyValues" | jq -r '.[0].dateModified')
 since=$(jq -r '.state.since' "$T/state/clinic-a.json")

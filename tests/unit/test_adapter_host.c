@@ -50,6 +50,8 @@ Test(config, minimal_config_gets_the_defaults)
     cr_expect_eq(c.status_port, 1028);
     cr_expect_str_eq(c.status_bind, "127.0.0.1");
     cr_expect_null(c.token_file);
+    cr_expect_str_eq(c.owner_attr, "ownerId");
+    cr_expect_not(c.owner_list);
     cr_expect_null(host_conf_find(&c, "other"));
     host_conf_free(&c);
 }
