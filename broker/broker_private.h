@@ -59,6 +59,8 @@ enum route_perm {
     PERM_NONE,         /* anyone: /version */
     PERM_ENTITY_READ,  /* entities and types, per type class */
     PERM_ENTITY_WRITE, /* entities, per type class */
+    PERM_IDLINK_READ,  /* id links: the town and adapters */
+    PERM_IDLINK_WRITE, /* id links: the town, and residents for their own ID */
     PERM_SUB_READ,     /* subscriptions */
     PERM_SUB_WRITE,
     /* A resident's own consents and provision records. */
@@ -186,6 +188,9 @@ int h_op_query(call *c, ngsi_error *err);
 int h_schemas_list(call *c, ngsi_error *err);
 int h_schema_get(call *c, ngsi_error *err);
 int h_type_get(call *c, ngsi_error *err);
+int h_idlink_get(call *c, ngsi_error *err);
+int h_idlink_put(call *c, ngsi_error *err);
+int h_idlink_delete(call *c, ngsi_error *err);
 
 /* --- entity helpers shared by handlers (h_entities.c) --- */
 

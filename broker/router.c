@@ -31,6 +31,10 @@ static const route ROUTES[] = {
     {"GET", "/v2/types/{}", h_type_get, 0, PERM_ENTITY_READ},
     {"POST", "/v2/op/update", h_op_update, ROUTE_WRITE, PERM_ENTITY_WRITE},
     {"POST", "/v2/op/query", h_op_query, 0, PERM_ENTITY_READ},
+    /* id links: residents and the town maintain them, adapters read them. */
+    {"GET", "/tsunagi/idlinks/{}/{}", h_idlink_get, 0, PERM_IDLINK_READ},
+    {"PUT", "/tsunagi/idlinks/{}/{}", h_idlink_put, 0, PERM_IDLINK_WRITE},
+    {"DELETE", "/tsunagi/idlinks/{}/{}", h_idlink_delete, 0, PERM_IDLINK_WRITE},
     {"GET", "/tsunagi/schemas", h_schemas_list, 0, PERM_NONE},
     {"GET", "/tsunagi/schemas/{}", h_schema_get, 0, PERM_NONE},
     /* consents and provision records: with auth on only (authz.h, docs/auth.md) */

@@ -180,6 +180,32 @@ void store_bulk_free(store_bulk *b);
 long long store_entity_delete_where(store *s, const char *tenant, const store_query *q,
                                     store_result *deleted, ngsi_error *err);
 
+/* --------------------------------------------------------------- id links */
+
+/* Id links map a person's identifier in an upstream system (a clinic's
+ * patient number, a wallet's user id) to the town's common resident ID
+ * (共通ID), so that adapters can file that system's records under their
+ * owner. One link per (system, value); kept per tenant in the collection
+ * STORE_COL_IDLINKS, keyed by _id {system, value} so that the key is unique
+ * and every lookup is an exact _id match. */
+#define STORE_COL_IDLINKS "tsunagi_idlinks"
+
+typedef struct store_idlink {
+    char *system, *value, *common_id; /* owned; store_idlink_clear frees */
+    double cre_date, mod_date;
+} store_idlink;
+
+/* Create or replace the link of (system, value); *created tells which. */
+int store_idlink_put(store *s, const char *tenant, const char *system, const char *value,
+                     const char *common_id, double now, bool *created, ngsi_error *err);
+/* The link of (system, value) into out, or 404 NotFound. */
+int store_idlink_get(store *s, const char *tenant, const char *system, const char *value,
+                     store_idlink *out, ngsi_error *err);
+/* Remove the link of (system, value); 404 NotFound when there is none. */
+int store_idlink_delete(store *s, const char *tenant, const char *system, const char *value,
+                        ngsi_error *err);
+void store_idlink_clear(store_idlink *l);
+
 /* ----------------------------------------------------------------- types */
 
 /* One entity type as GET /v2/types reports it. */
