@@ -209,6 +209,14 @@ static int route_allowed(call *c, const auth_principal *p, ngsi_error *err)
                    ? 0
                    : forbid(err, "only a token of a resident may use this: consents and provision "
                                  "records belong to residents");
+    case PERM_IDLINK_READ:
+        return auth_principal_has_role(p, AUTH_ROLE_TOWN | AUTH_ROLE_ADAPTER)
+                   ? 0
+                   : forbid(err, "only the town and adapters may read id links");
+    case PERM_IDLINK_WRITE:
+        return auth_principal_has_role(p, AUTH_ROLE_TOWN | AUTH_ROLE_RESIDENT)
+                   ? 0
+                   : forbid(err, "only the town and residents may change id links");
     case PERM_TOWN:
         return auth_principal_has_role(p, AUTH_ROLE_TOWN)
                    ? 0

@@ -15,6 +15,7 @@
  * personal entities' owner attribute. Links are per tenant and not scoped
  * by service path.
  */
+#include "authz.h"
 #include "broker_private.h"
 
 #include <string.h>
@@ -56,6 +57,17 @@ static const char *body_common_id(const json_t *body, ngsi_error *err)
     return json_string_value(v);
 }
 
+/* With auth on, a resident (not the town) may link only their own common ID. */
+static int own_link_only(call *c, const char *common_id, ngsi_error *err)
+{
+    const auth_principal *p = authz_principal(c);
+    if (p == NULL || auth_principal_has_role(p, AUTH_ROLE_TOWN))
+        return 0;
+    if (strcmp(auth_principal_sub(p), common_id) != 0)
+        return ngsi_fail(err, 403, "Forbidden", "a resident may link only their own common ID");
+    return 0;
+}
+
 int h_idlink_put(call *c, ngsi_error *err)
 {
     const char *system, *value, *common_id;
@@ -65,7 +77,7 @@ int h_idlink_put(call *c, ngsi_error *err)
     json_t *body = call_json_body(c, err);
     if (body == NULL)
         return -1;
-    int rc = (common_id = body_common_id(body, err)) == NULL
+    int rc = (common_id = body_common_id(body, err)) == NULL || own_link_only(c, common_id, err) < 0
                  ? -1
                  : store_idlink_put(c->b->store, c->tenant, system, value, common_id, ngsi_now(),
                                     &created, err);
@@ -98,8 +110,13 @@ int h_idlink_get(call *c, ngsi_error *err)
 int h_idlink_delete(call *c, ngsi_error *err)
 {
     const char *system, *value;
+    store_idlink l;
     if (path_parts(c, &system, &value, err) < 0 ||
-        store_idlink_delete(c->b->store, c->tenant, system, value, err) < 0)
+        store_idlink_get(c->b->store, c->tenant, system, value, &l, err) < 0)
+        return -1;
+    int rc = own_link_only(c, l.common_id, err);
+    store_idlink_clear(&l);
+    if (rc < 0 || store_idlink_delete(c->b->store, c->tenant, system, value, err) < 0)
         return -1;
     reply_empty(c, 204);
     return 0;
