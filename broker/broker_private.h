@@ -22,9 +22,12 @@
 /* "/v2/entities/<256>?type=<256>" plus slack. */
 #define CALL_LOCATION_MAX 600
 
+struct subs_engine; /* subs_private.h */
+
 struct broker {
     broker_config cfg;
     store *store;
+    struct subs_engine *subs; /* subscriptions and notifications */
     struct MHD_Daemon *daemon;
     double started;
     pthread_t purger;
@@ -47,10 +50,10 @@ enum {
 /* What a route needs from the caller; decided by the auth module before
  * the handler runs. Entity routes are further filtered per entity type. */
 enum route_perm {
-    PERM_NONE,          /* anyone: /version */
-    PERM_ENTITY_READ,   /* entities and types, per type class */
-    PERM_ENTITY_WRITE,  /* entities, per type class */
-    PERM_SUB_READ,      /* subscriptions */
+    PERM_NONE,         /* anyone: /version */
+    PERM_ENTITY_READ,  /* entities and types, per type class */
+    PERM_ENTITY_WRITE, /* entities, per type class */
+    PERM_SUB_READ,     /* subscriptions */
     PERM_SUB_WRITE,
 };
 
@@ -95,6 +98,8 @@ struct call {
     bool body_too_large;
     bool answered;
     char correlator[CALL_CORRELATOR_MAX];
+    char correlator_root[CALL_CORRELATOR_MAX]; /* without "; cbnotif=" parts */
+    unsigned notif_sent;                       /* notifications sent so far (cbnotif=) */
     char tenant[NGSI_SERVICE_MAX + 1];
     ngsi_paths paths;
     unsigned accept;
@@ -166,6 +171,14 @@ int h_types_list(call *c, ngsi_error *err);
 int h_op_update(call *c, ngsi_error *err);
 int h_op_query(call *c, ngsi_error *err);
 int h_type_get(call *c, ngsi_error *err);
+int h_subs_list(call *c, ngsi_error *err);
+int h_subs_create(call *c, ngsi_error *err);
+int h_sub_get(call *c, ngsi_error *err);
+int h_sub_patch(call *c, ngsi_error *err);
+int h_sub_delete(call *c, ngsi_error *err);
+int h_statistics_get(call *c, ngsi_error *err);
+int h_statistics_delete(call *c, ngsi_error *err);
+int h_cache_statistics_get(call *c, ngsi_error *err);
 
 /* --- entity helpers shared by handlers (h_entities.c) --- */
 
@@ -188,6 +201,8 @@ typedef struct change {
 
 /* Called on the request's thread; must not block on the network. */
 void broker_changed(call *c, const change *ch);
+/* Orion's correlatorRoot: corr without its "; cbnotif=" suffixes. */
+void broker_correlator_root(const char *corr, char *out, size_t n);
 /* attrs= and metadata= into o (lists owned by the caller). */
 int call_render_list_args(call *c, ngsi_list *attrs, ngsi_list *md, ngsi_render_opts *o,
                           ngsi_error *err);

@@ -55,6 +55,22 @@ static const option_spec OPTIONS[] = {
      "milliseconds to wait for an unreachable database before 503 (2000)"},
     {"expiryPurgeInterval", "TSUNAGI_PURGE_INTERVAL", OPT_INT, F(purge_interval), 0, 0, 86400,
      "seconds between purges of expired entities, 0 to disable (60)"},
+    {"subCacheIval", "TSUNAGI_SUB_CACHE_INTERVAL", OPT_INT, F(sub_cache_interval), 0, 0, 86400,
+     "seconds between reloads of the subscription cache from the database, 0 never (5)"},
+    {"notifQueueSize", "TSUNAGI_NOTIF_QUEUE", OPT_INT, F(notif_queue_size), 0, 1, 10000000,
+     "notifications queued, waiting for a retry or in flight, at most (10000)"},
+    {"notifMaxConns", "TSUNAGI_NOTIF_CONNS", OPT_INT, F(notif_max_conns), 0, 1, 10000,
+     "notification transfers in flight at once (64)"},
+    {"notifMaxPerHost", "TSUNAGI_NOTIF_PER_HOST", OPT_INT, F(notif_per_host), 0, 1, 10000,
+     "notification transfers in flight to one receiver (8)"},
+    {"notifRetries", "TSUNAGI_NOTIF_RETRIES", OPT_INT, F(notif_retries), 0, 0, 20,
+     "retries after a connection error or a 5xx, 0 for none as in Orion (3)"},
+    {"notifRetryBase", "TSUNAGI_NOTIF_RETRY_BASE", OPT_INT, F(notif_retry_base_ms), 0, 1, 3600000,
+     "milliseconds before the first retry, doubling for each next (500)"},
+    {"notifRetryMax", "TSUNAGI_NOTIF_RETRY_MAX", OPT_INT, F(notif_retry_max_ms), 0, 1, 3600000,
+     "longest wait between retries in milliseconds (30000)"},
+    {"httpTimeout", "TSUNAGI_HTTP_TIMEOUT", OPT_INT, F(http_timeout_ms), 0, 1, 1800000,
+     "notification timeout in milliseconds when the subscription sets none (5000)"},
 };
 
 #define NOPTIONS (sizeof OPTIONS / sizeof *OPTIONS)
@@ -72,6 +88,14 @@ static void set_defaults(broker_config *c)
     c->conn_timeout = 60;
     c->db_timeout_ms = STORE_DEFAULT_TIMEOUT_MS;
     c->purge_interval = 60;
+    c->sub_cache_interval = 5;
+    c->notif_queue_size = 10000;
+    c->notif_max_conns = 64;
+    c->notif_per_host = 8;
+    c->notif_retries = 3;
+    c->notif_retry_base_ms = 500;
+    c->notif_retry_max_ms = 30000;
+    c->http_timeout_ms = 5000;
 }
 
 static int parse_long(const char *s, long min, long max, long *out)

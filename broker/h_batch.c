@@ -319,7 +319,7 @@ static int queue_attrs(run *r, item *it, const ngsi_entity *stored, enum store_a
     ngsi_buf failed = {0};
     bool override_md = (r->c->options & OPT_OVERRIDE_METADATA) != 0;
     ngsi_attr *set = store_plan_attrs(stored, it->e, mode, override_md, ngsi_now(), &u, &failed);
-    u.correlator = r->c->correlator;
+    u.correlator = r->c->correlator_root;
     bool changes = store_update_changes(&u);
     int rc = changes ? store_bulk_update(r->bulk, &u, err) : 0;
     if (rc == 0 && changes)
@@ -355,7 +355,7 @@ static int queue_delete(run *r, item *it, const ngsi_entity *stored, ngsi_error 
                       .unset = unset,
                       .nunset = n,
                       .mod_date = ngsi_now(),
-                      .correlator = r->c->correlator};
+                      .correlator = r->c->correlator_root};
     int rc = n > 0 ? store_bulk_update(r->bulk, &u, err) : 0;
     if (rc == 0 && n > 0) {
         r->b->n_ok++;
@@ -371,6 +371,8 @@ static int queue_delete(run *r, item *it, const ngsi_entity *stored, ngsi_error 
 static int queue_create(run *r, item *it, ngsi_error *err)
 {
     stamp_new(it->e, ngsi_now());
+    free(it->e->last_correlator);
+    it->e->last_correlator = strdup(r->c->correlator_root);
     r->b->n_ok++;
     add_pending(r, CHANGE_CREATE, NULL, it->e, NULL);
     return store_bulk_create(r->bulk, it->e, err);

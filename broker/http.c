@@ -14,6 +14,7 @@
  * puts Date first and Content-Length last.
  */
 #include "broker_private.h"
+#include "subs_private.h"
 
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -128,6 +129,7 @@ static call *call_new(broker *b, struct MHD_Connection *conn, const char *url, c
         snprintf(c->correlator, sizeof c->correlator, "%s", corr);
     else
         new_correlator(c->correlator, sizeof c->correlator);
+    broker_correlator_root(c->correlator, c->correlator_root, sizeof c->correlator_root);
     return c;
 }
 
@@ -319,6 +321,12 @@ broker *broker_start(const broker_config *cfg, store *st, ngsi_error *err)
         free(b);
         return NULL;
     }
+    b->subs = subs_engine_start(cfg, st, err);
+    if (b->subs == NULL) {
+        MHD_stop_daemon(b->daemon);
+        free(b);
+        return NULL;
+    }
     pthread_mutex_init(&b->purge_lock, NULL);
     pthread_cond_init(&b->purge_wake, NULL);
     if (cfg->purge_interval > 0)
@@ -343,6 +351,7 @@ void broker_stop(broker *b)
     if (b->purger_running)
         pthread_join(b->purger, NULL);
     MHD_stop_daemon(b->daemon);
+    subs_engine_stop(b->subs); /* after the last request that could notify */
     pthread_cond_destroy(&b->purge_wake);
     pthread_mutex_destroy(&b->purge_lock);
     free(b);

@@ -2,9 +2,8 @@
  * broker/router.c: the route table and path matching.
  *
  * The table is data, in the spirit of Redis's command table: method, path
- * pattern, handler, flags and the permission the route needs. Routes for one path are listed in the order
- * Orion's Allow header names their methods, so a 405 can build Allow by
- * walking the table.
+ * pattern, handler, flags and the permission the route needs. Routes for one path are listed in the
+ * order Orion's Allow header names their methods, so a 405 can build Allow by walking the table.
  */
 #include "broker_private.h"
 
@@ -31,6 +30,15 @@ static const route ROUTES[] = {
     {"GET", "/v2/types/{}", h_type_get, 0, PERM_ENTITY_READ},
     {"POST", "/v2/op/update", h_op_update, ROUTE_WRITE, PERM_ENTITY_WRITE},
     {"POST", "/v2/op/query", h_op_query, 0, PERM_ENTITY_READ},
+    {"GET", "/v2/subscriptions", h_subs_list, 0, PERM_SUB_READ},
+    {"POST", "/v2/subscriptions", h_subs_create, 0, PERM_SUB_WRITE},
+    {"GET", "/v2/subscriptions/{}", h_sub_get, 0, PERM_SUB_READ},
+    {"DELETE", "/v2/subscriptions/{}", h_sub_delete, 0, PERM_SUB_WRITE},
+    {"PATCH", "/v2/subscriptions/{}", h_sub_patch, 0, PERM_SUB_WRITE},
+    {"GET", "/statistics", h_statistics_get, 0, PERM_NONE},
+    {"DELETE", "/statistics", h_statistics_delete, 0, PERM_NONE},
+    {"GET", "/cache/statistics", h_cache_statistics_get, 0, PERM_NONE},
+    {"DELETE", "/cache/statistics", h_statistics_delete, 0, PERM_NONE},
 };
 
 #define NROUTES (sizeof ROUTES / sizeof *ROUTES)

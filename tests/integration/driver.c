@@ -11,8 +11,14 @@
  * expectation is compiled into one PCRE2 pattern so that literal parts are
  * compared byte for byte.
  *
- * usage: driver --broker PATH [--mongo-uri URI] FILE.test...
+ * usage: driver --broker PATH [--receiver PATH] [--mongo-uri URI] FILE.test...
  * (without --mongo-uri: the test database of tests/support/testsupport.h)
+ *
+ * With --receiver, each file also gets a fresh notification receiver
+ * (tests/integration/receiver.c) listening on two ports, ${RECEIVER} and
+ * ${RECEIVER2} ("127.0.0.1:<port>"); requests may name a full URL to talk
+ * to it. "--- broker2 ARGS" starts a second broker on the same database
+ * (${PORT2}); "--- restart ARGS" restarts the first with extra arguments.
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <curl/curl.h>
@@ -40,18 +46,29 @@
 #define BROKER_START_S  30 /* a sanitizer build starts slowly on a loaded machine */
 #define BROKER_STOP_S   20
 #define REQUEST_TIMEOUT 30L
+/* Extra arguments a --- broker2 / --- restart step may give. */
+#define MAX_EXTRA_ARGS 24
 
 typedef struct var {
     char *name;
     char *value;
 } var;
 
+/* A process the driver started: a broker or the receiver. */
+typedef struct proc {
+    pid_t pid;
+    int port;
+} proc;
+
 typedef struct ctx {
     const char *broker_path;
+    const char *receiver_path;
     const char *mongo_uri;
     char db[64];
     int port;
     pid_t pid;
+    proc broker2;
+    proc receiver;
     char log_path[256];
     var vars[MAX_VARS];
     size_t nvars;
@@ -258,7 +275,10 @@ static int send_request(ctx *c, const char *text, response *r)
         return -1;
     }
     char url[8400];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", c->port, target);
+    if (strncmp(target, "http://", 7) == 0) /* the receiver, or a second broker */
+        snprintf(url, sizeof url, "%s", target);
+    else
+        snprintf(url, sizeof url, "http://127.0.0.1:%d%s", c->port, target);
     CURL *h = curl_easy_init();
     struct curl_slist *hdrs = NULL;
     bool has_ct = false;
@@ -410,10 +430,10 @@ static int free_port(void)
     return ntohs(a.sin_port);
 }
 
-static bool broker_answers(ctx *c)
+static bool answers(int port, const char *path)
 {
-    char url[64];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/version", c->port);
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
     CURL *h = curl_easy_init();
     ngsi_buf sink = {0};
     curl_easy_setopt(h, CURLOPT_URL, url);
@@ -426,45 +446,128 @@ static bool broker_answers(ctx *c)
     return ok;
 }
 
-static int start_broker(ctx *c)
+/* Wait until p answers GET path; fails if it exits first. */
+static int await_start(ctx *c, proc *p, const char *path, const char *what)
 {
-    char port[16];
-    c->port = free_port();
-    snprintf(port, sizeof port, "%d", c->port);
-    c->pid = fork();
-    if (c->pid == 0) {
+    for (int i = 0; i < BROKER_START_S * 20; i++) {
+        if (answers(p->port, path))
+            return 0;
+        if (waitpid(p->pid, NULL, WNOHANG) == p->pid) {
+            p->pid = 0;
+            return fail(c, "%s exited at start; see %s", what, c->log_path);
+        }
+        usleep(50000);
+    }
+    return fail(c, "%s did not answer in %ds", what, BROKER_START_S);
+}
+
+/* Start a broker on the scenario's database; extra is space-separated
+ * arguments appended to the usual ones (may be NULL). */
+static int spawn_broker(ctx *c, proc *p, const char *extra)
+{
+    char port[16], *copy = strdup(extra ? extra : "");
+    char *argv[16 + MAX_EXTRA_ARGS] = {
+        "tsunagi", "-port", port,        "-dbURI", (char *)c->mongo_uri,
+        "-db",     c->db,   "-logLevel", "INFO",   "-expiryPurgeInterval",
+        "1"};
+    int argc = 11;
+    for (char *tok = strtok(copy, " "); tok && argc < 15 + MAX_EXTRA_ARGS; tok = strtok(NULL, " "))
+        argv[argc++] = tok;
+    argv[argc] = NULL;
+    p->port = free_port();
+    snprintf(port, sizeof port, "%d", p->port);
+    p->pid = fork();
+    if (p->pid == 0) {
         int fd = open(c->log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
         dup2(fd, 2);
         dup2(fd, 1);
-        execl(c->broker_path, "tsunagi", "-port", port, "-dbURI", c->mongo_uri, "-db", c->db,
-              "-logLevel", "INFO", "-expiryPurgeInterval", "1", (char *)NULL);
+        execv(c->broker_path, argv);
         _exit(127);
     }
-    for (int i = 0; i < BROKER_START_S * 20; i++) {
-        if (broker_answers(c))
-            return 0;
-        if (waitpid(c->pid, NULL, WNOHANG) == c->pid)
-            return fail(c, "broker exited at start; see %s", c->log_path);
+    free(copy);
+    return await_start(c, p, "/version", "broker");
+}
+
+static int start_broker(ctx *c, const char *extra)
+{
+    proc p;
+    int rc = spawn_broker(c, &p, extra);
+    c->pid = p.pid;
+    c->port = p.port;
+    return rc;
+}
+
+static int start_receiver(ctx *c)
+{
+    char port[16], port2[16], addr[64];
+    int p2 = free_port();
+    c->receiver.port = free_port();
+    snprintf(port, sizeof port, "%d", c->receiver.port);
+    snprintf(port2, sizeof port2, "%d", p2);
+    c->receiver.pid = fork();
+    if (c->receiver.pid == 0) {
+        int fd = open(c->log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        dup2(fd, 2);
+        dup2(fd, 1);
+        execl(c->receiver_path, "receiver", "--port", port, "--port2", port2, (char *)NULL);
+        _exit(127);
+    }
+    snprintf(addr, sizeof addr, "127.0.0.1:%d", c->receiver.port);
+    set_var(c, "RECEIVER", addr);
+    snprintf(addr, sizeof addr, "127.0.0.1:%d", p2);
+    set_var(c, "RECEIVER2", addr);
+    return await_start(c, &c->receiver, "/count", "receiver");
+}
+
+/* SIGTERM, then wait for a clean exit (status 0). */
+static int stop_proc(ctx *c, pid_t pid, const char *what)
+{
+    int status = 0;
+    if (pid <= 0)
+        return 0;
+    kill(pid, SIGTERM);
+    for (int i = 0; i < BROKER_STOP_S * 20; i++) {
+        if (waitpid(pid, &status, WNOHANG) == pid) {
+            if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+                return 0;
+            return fail(c, "%s exited with status %d (see %s)", what, status, c->log_path);
+        }
         usleep(50000);
     }
-    return fail(c, "broker did not answer in %ds", BROKER_START_S);
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    return fail(c, "%s did not stop within %ds of SIGTERM", what, BROKER_STOP_S);
 }
 
 static int stop_broker(ctx *c)
 {
-    int status = 0;
-    kill(c->pid, SIGTERM);
-    for (int i = 0; i < BROKER_STOP_S * 20; i++) {
-        if (waitpid(c->pid, &status, WNOHANG) == c->pid) {
-            if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-                return 0;
-            return fail(c, "broker exited with status %d (see %s)", status, c->log_path);
-        }
-        usleep(50000);
-    }
-    kill(c->pid, SIGKILL);
-    waitpid(c->pid, &status, 0);
-    return fail(c, "broker did not stop within %ds of SIGTERM", BROKER_STOP_S);
+    int rc = stop_proc(c, c->pid, "broker");
+    c->pid = 0;
+    return rc;
+}
+
+/* --- broker2 ARGS: a second broker on the same database. */
+static int step_broker2(ctx *c, const char *args)
+{
+    char port[16];
+    if (stop_proc(c, c->broker2.pid, "second broker") < 0)
+        return -1;
+    int rc = spawn_broker(c, &c->broker2, args);
+    snprintf(port, sizeof port, "%d", c->broker2.port);
+    set_var(c, "PORT2", port);
+    return rc;
+}
+
+/* --- restart ARGS: the first broker again, with extra arguments. */
+static int step_restart(ctx *c, const char *args)
+{
+    char port[16];
+    if (stop_broker(c) < 0)
+        return -1;
+    int rc = start_broker(c, args);
+    snprintf(port, sizeof port, "%d", c->port);
+    set_var(c, "PORT", port);
+    return rc;
 }
 
 /* ------------------------------------------------------------- the file */
@@ -520,6 +623,10 @@ static int run_step(ctx *c, const char *kind, char *block, response *last)
     }
     if (strncmp(kind, "mongo ", 6) == 0)
         return mongo_insert(c, kind + 6, block);
+    if (strncmp(kind, "broker2", 7) == 0)
+        return step_broker2(c, kind + 7);
+    if (strncmp(kind, "restart", 7) == 0)
+        return step_restart(c, kind + 7);
     return fail(c, "unknown step '--- %s'", kind);
 }
 
@@ -533,13 +640,15 @@ static int run_steps(ctx *c, char *text)
         char *eol = strchr(kind, '\n');
         if (eol == NULL)
             break;
+        /* the next step line may follow at once (a body-less step) */
+        char *next = strstr(eol, "\n--- ");
+        char *block = next == eol ? eol : eol + 1;
         *eol = '\0';
-        char *next = strstr(eol + 1, "\n--- ");
-        if (next)
+        if (next != NULL && next != eol)
             *next = '\0';
         c->step++;
-        strip_comments(eol + 1);
-        rc = run_step(c, kind, eol + 1, &last);
+        strip_comments(block);
+        rc = run_step(c, kind, block, &last);
         p = next ? next + 1 : NULL;
     }
     ngsi_buf_free(&last.headers);
@@ -556,15 +665,19 @@ static int run_file(ctx *c, const char *path)
     if (text == NULL)
         return fail(c, "cannot read: %s", strerror(errno));
     drop_databases(c);
-    int rc = start_broker(c);
+    int rc = start_broker(c, NULL);
     snprintf(port, sizeof port, "%d", c->port);
     set_var(c, "PORT", port);
     set_var(c, "DB", c->db);
-    if (rc == 0) {
+    if (rc == 0 && c->receiver_path != NULL)
+        rc = start_receiver(c);
+    if (rc == 0)
         rc = run_steps(c, text);
-        c->step = 0;
-        rc = stop_broker(c) < 0 ? -1 : rc;
-    }
+    c->step = 0;
+    rc = stop_broker(c) < 0 ? -1 : rc;
+    rc = stop_proc(c, c->broker2.pid, "second broker") < 0 ? -1 : rc;
+    rc = stop_proc(c, c->receiver.pid, "receiver") < 0 ? -1 : rc;
+    c->broker2.pid = c->receiver.pid = 0;
     free(text);
     drop_databases(c);
     return rc;
@@ -577,11 +690,14 @@ int main(int argc, char **argv)
     for (; first + 1 < argc && argv[first][0] == '-'; first += 2) {
         if (strcmp(argv[first], "--broker") == 0)
             c.broker_path = argv[first + 1];
+        else if (strcmp(argv[first], "--receiver") == 0)
+            c.receiver_path = argv[first + 1];
         else if (strcmp(argv[first], "--mongo-uri") == 0)
             c.mongo_uri = argv[first + 1];
     }
     if (c.broker_path == NULL || first >= argc) {
-        fprintf(stderr, "usage: driver --broker PATH [--mongo-uri URI] FILE.test...\n");
+        fprintf(stderr,
+                "usage: driver --broker PATH [--receiver PATH] [--mongo-uri URI] FILE.test...\n");
         return 2;
     }
     if (c.mongo_uri == NULL)
