@@ -308,6 +308,12 @@ broker *broker_start(const broker_config *cfg, store *st, ngsi_error *err)
         free(b);
         return NULL;
     }
+    /* before the first request can arrive: handlers use it */
+    b->subs = subs_engine_start(cfg, st, err);
+    if (b->subs == NULL) {
+        free(b);
+        return NULL;
+    }
     unsigned threads =
         cfg->threads > 0 ? (unsigned)cfg->threads : (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
     unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0);
@@ -318,12 +324,7 @@ broker *broker_start(const broker_config *cfg, store *st, ngsi_error *err)
         cfg->bind[0] ? MHD_OPTION_SOCK_ADDR : MHD_OPTION_END, &addr, MHD_OPTION_END);
     if (b->daemon == NULL) {
         ngsi_internal(err, "cannot listen on %s:%d", cfg->bind[0] ? cfg->bind : "*", cfg->port);
-        free(b);
-        return NULL;
-    }
-    b->subs = subs_engine_start(cfg, st, err);
-    if (b->subs == NULL) {
-        MHD_stop_daemon(b->daemon);
+        subs_engine_stop(b->subs);
         free(b);
         return NULL;
     }

@@ -231,15 +231,19 @@ static job *job_new(notifier *n, const char *tenant, const subs_sub *s, subs_mes
     j->channel = s->channel;
     j->m = *m;
     memset(m, 0, sizeof *m);
-    bool has_ct = false;
+    bool has_ct = false, has_accept = false;
     for (size_t i = 0; i < j->m.headers.n; i++) {
         j->headers = curl_slist_append(j->headers, j->m.headers.item[i]);
         has_ct = has_ct || strncasecmp(j->m.headers.item[i], "Content-Type:", 13) == 0;
+        has_accept = has_accept || strncasecmp(j->m.headers.item[i], "Accept:", 7) == 0;
     }
-    /* curl would add its own defaults for these */
+    /* curl would add its own defaults for these; a header the template
+     * removed must stay removed */
     j->headers = curl_slist_append(j->headers, "Expect:");
     if (!has_ct)
         j->headers = curl_slist_append(j->headers, "Content-Type:");
+    if (!has_accept)
+        j->headers = curl_slist_append(j->headers, "Accept:");
     j->timeout_ms = s->timeout_ms > 0 ? (long)s->timeout_ms : n->cfg.default_timeout_ms;
     snprintf(j->host, sizeof j->host, "%s", u->host);
     j->port = u->port;

@@ -455,6 +455,7 @@ static void merge_loaded(subs_engine *e, ctenant ***loaded, size_t *nloaded, uin
             t->subs[w++] = c;
         }
         t->n = w;
+        index_build(t); /* for the lookups below */
     }
     for (size_t i = 0; i < e->ntenants; i++) { /* local writes newer than the load */
         ctenant *old = e->tenants[i], *t = find_tenant(*loaded, *nloaded, old->name);
