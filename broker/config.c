@@ -62,7 +62,7 @@ static const option_spec OPTIONS[] = {
     {"notifMaxConns", "TSUNAGI_NOTIF_CONNS", OPT_INT, F(notif_max_conns), 0, 1, 10000,
      "notification transfers in flight at once (64)"},
     {"notifMaxPerHost", "TSUNAGI_NOTIF_PER_HOST", OPT_INT, F(notif_per_host), 0, 1, 10000,
-     "notification transfers in flight to one receiver (8)"},
+     "notification transfers in flight to one receiver (16)"},
     {"notifRetries", "TSUNAGI_NOTIF_RETRIES", OPT_INT, F(notif_retries), 0, 0, 20,
      "retries after a connection error or a 5xx, 0 for none as in Orion (3)"},
     {"notifRetryBase", "TSUNAGI_NOTIF_RETRY_BASE", OPT_INT, F(notif_retry_base_ms), 0, 1, 3600000,
@@ -91,7 +91,7 @@ static void set_defaults(broker_config *c)
     c->sub_cache_interval = 5;
     c->notif_queue_size = 10000;
     c->notif_max_conns = 64;
-    c->notif_per_host = 8;
+    c->notif_per_host = 16;
     c->notif_retries = 3;
     c->notif_retry_base_ms = 500;
     c->notif_retry_max_ms = 30000;

@@ -48,6 +48,11 @@
 /* Connect timeout ceiling: a dead host fails fast even with a long
  * subscription timeout, since the connect is the part that hangs. */
 #define CONNECT_TIMEOUT_MAX_MS 5000
+/* While notifications keep coming the thread polls at least this often,
+ * so submissions need not wake it: at thousands of notifications a second,
+ * one wakeup (a syscall and a context switch) per notification would cost
+ * more than the notification. A quiet sender sleeps long and is woken. */
+#define BATCH_MS 1
 /* Keep this many idle easy handles for reuse. */
 #define EASY_POOL_MAX 256
 /* Destination keys: "scheme://host:port|user". */
@@ -106,6 +111,9 @@ struct notifier {
     int in_flight;
     bool stopping;
     bool wake_pending;
+    bool sleeping_long; /* the thread will not look again within BATCH_MS */
+    uint64_t submits;   /* accepted so far; the thread compares it per pass */
+    uint64_t submits_seen;
     notify_stats stats;
     /* thread only */
     CURL *easy_pool[EASY_POOL_MAX];
@@ -277,8 +285,10 @@ bool notifier_submit(notifier *n, const char *tenant, const subs_sub *s, subs_me
     d->live++;
     n->live++;
     n->stats.queued++;
+    n->submits++;
     dest_push(d, j, false);
-    wake(n);
+    if (n->sleeping_long)
+        wake(n);
     pthread_mutex_unlock(&n->lock);
     return true;
 }
@@ -528,6 +538,11 @@ static int poll_timeout(notifier *n, double now)
     int ms = (int)ceil((next - now) * 1000.0);
     if (curl_ms >= 0 && curl_ms < ms)
         ms = (int)curl_ms;
+    bool busy = n->submits != n->submits_seen;
+    n->submits_seen = n->submits;
+    if (busy && ms > BATCH_MS)
+        ms = BATCH_MS;
+    n->sleeping_long = ms > BATCH_MS;
     return ms < 0 ? 0 : ms;
 }
 

@@ -878,7 +878,14 @@ subs_engine *subs_engine_start(const broker_config *cfg, store *st, ngsi_error *
     e->st = st;
     snprintf(e->user_agent, sizeof e->user_agent, "orion/%s tsunagi/%s libcurl/%s", TSUNAGI_VERSION,
              TSUNAGI_VERSION, curl_version_info(CURLVERSION_NOW)->version);
-    pthread_rwlock_init(&e->lock, NULL);
+    /* glibc prefers readers by default; a steady stream of matching
+     * requests could then hold a reload off for ever. No thread takes the
+     * read lock twice, so preferring writers cannot deadlock. */
+    pthread_rwlockattr_t attr;
+    pthread_rwlockattr_init(&attr);
+    pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&e->lock, &attr);
+    pthread_rwlockattr_destroy(&attr);
     pthread_mutex_init(&e->state_lock, NULL);
     pthread_mutex_init(&e->hk_lock, NULL);
     pthread_cond_init(&e->hk_wake, NULL);

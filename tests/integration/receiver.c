@@ -22,7 +22,10 @@
  * MQTT broker and records each message as method "MQTT", path = topic.
  *
  * usage: receiver --port P [--port2 P2] [--mqtt-port M] [--mqtt-topic T]
- *                 [--latency-field F] [--no-store]
+ *                 [--latency-field F] [--no-store] [--threads N]
+ * --threads N serves with an epoll pool of N threads instead of a thread
+ * per connection (for benchmarks: /slow/ and ?wait= would hold a pool
+ * thread).
  * A JSON body (by Content-Type for HTTP, by parsing for MQTT) is embedded in
  * the dump as JSON, byte for byte; any other body as a string. Header
  * names are as received, sorted; Connection is left out as Orion's harness
@@ -387,14 +390,19 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     *con_cls = NULL;
 }
 
-static struct MHD_Daemon *listen_on(server *s, int port)
+/* threads 0: a thread per connection, so slow answers and waits block
+ * nobody else; otherwise an epoll pool of that many threads, cheaper for
+ * benchmarks (which use neither). */
+static struct MHD_Daemon *listen_on(server *s, int port, unsigned threads)
 {
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    return MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD,
-                            (uint16_t)port, NULL, NULL, on_request, s, MHD_OPTION_NOTIFY_COMPLETED,
-                            on_completed, s, MHD_OPTION_SOCK_ADDR, &a,
-                            MHD_OPTION_CONNECTION_TIMEOUT, 120u, MHD_OPTION_END);
+    unsigned flags = threads ? MHD_USE_EPOLL_INTERNAL_THREAD
+                             : MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD;
+    return MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, s,
+                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_SOCK_ADDR, &a,
+                            MHD_OPTION_CONNECTION_TIMEOUT, 120u, MHD_OPTION_THREAD_POOL_SIZE,
+                            threads ? threads : 1u, MHD_OPTION_END);
 }
 
 /* ---------------------------------------------------------------- MQTT */
@@ -451,6 +459,7 @@ int main(int argc, char **argv)
 {
     server s = {.store = true};
     int port = 0, port2 = 0, mport = 0;
+    unsigned threads = 0;
     mqtt_ctx mctx = {.s = &s, .topic = "#"};
     for (int i = 1; i + 1 < argc || (i < argc && strcmp(argv[i], "--no-store") == 0); i++) {
         if (strcmp(argv[i], "--no-store") == 0)
@@ -463,12 +472,14 @@ int main(int argc, char **argv)
             mport = atoi(argv[++i]);
         else if (strcmp(argv[i], "--mqtt-topic") == 0)
             mctx.topic = argv[++i];
+        else if (strcmp(argv[i], "--threads") == 0)
+            threads = (unsigned)atoi(argv[++i]);
         else if (strcmp(argv[i], "--latency-field") == 0)
             s.latency_field = argv[++i];
     }
     if (port <= 0) {
         fprintf(stderr, "usage: receiver --port P [--port2 P2] [--mqtt-port M] [--mqtt-topic T] "
-                        "[--latency-field F] [--no-store]\n");
+                        "[--latency-field F] [--no-store] [--threads N]\n");
         return 2;
     }
     sigset_t set;
@@ -479,7 +490,8 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     pthread_mutex_init(&s.lock, NULL);
     pthread_cond_init(&s.grew, NULL);
-    struct MHD_Daemon *d1 = listen_on(&s, port), *d2 = port2 ? listen_on(&s, port2) : NULL;
+    struct MHD_Daemon *d1 = listen_on(&s, port, threads);
+    struct MHD_Daemon *d2 = port2 ? listen_on(&s, port2, threads) : NULL;
     if (d1 == NULL || (port2 && d2 == NULL)) {
         fprintf(stderr, "receiver: cannot listen on %d/%d\n", port, port2);
         return 1;
