@@ -42,6 +42,7 @@ static json_t *notifications(const notify_stats *n)
     json_object_set_new(o, "retried", json_integer((json_int_t)n->retried));
     json_object_set_new(o, "dropped", json_integer((json_int_t)n->dropped));
     json_object_set_new(o, "inFlight", json_integer((json_int_t)n->in_flight));
+    json_object_set_new(o, "connections", json_integer((json_int_t)n->connects));
     return o;
 }
 

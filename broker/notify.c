@@ -461,9 +461,15 @@ static void finish(notifier *n, job *j, bool retryable, const notify_result *r)
 static void http_done(notifier *n, CURL *h, CURLcode rc)
 {
     job *j;
-    long status = 0;
+    long status = 0, connects = 0;
     curl_easy_getinfo(h, CURLINFO_PRIVATE, (char **)&j);
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &connects);
+    if (connects > 0) {
+        pthread_mutex_lock(&n->lock);
+        n->stats.connects += (uint64_t)connects;
+        pthread_mutex_unlock(&n->lock);
+    }
     curl_multi_remove_handle(n->multi, h);
     easy_put(n, h);
     j->easy = NULL;

@@ -22,8 +22,11 @@
  *     win over what it read (generation numbers and tombstones).
  *   - Counters (timesSent, lastNotification, lastSuccess/Failure,
  *     failsCounter) and automatic status changes are kept in memory and
- *     written back with one bulk update per tenant every FLUSH_INTERVAL_MS,
- *     and before every GET, as Orion's cache does.
+ *     written back with one bulk update per tenant at every reload (every
+ *     subCacheIval seconds, or FLUSH_IDLE_S when reloads are off) and before
+ *     every GET, as Orion's cache writes them at its refreshes. Writing
+ *     more often would cost the database one write per active
+ *     subscription per interval for figures other brokers rarely read.
  */
 #include "store_private.h"
 #include "subs_private.h"
@@ -33,9 +36,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* How often counters go back to csubs: fresh enough for dashboards, one
- * bulk write per tenant per interval whatever the notification rate. */
-#define FLUSH_INTERVAL_MS 1000
+/* Counters go back to csubs this often when reloads are off. */
+#define FLUSH_IDLE_S 5
 /* Local deletions remembered so a reload in progress cannot resurrect
  * them; a reload spans far fewer writes than this. */
 #define TOMBSTONES 256
@@ -645,23 +647,19 @@ void subs_engine_flush(subs_engine *e)
 static void *housekeeping(void *arg)
 {
     subs_engine *e = arg;
-    double next_refresh = ngsi_now() + e->cfg.sub_cache_interval;
+    int interval = e->cfg.sub_cache_interval > 0 ? e->cfg.sub_cache_interval : FLUSH_IDLE_S;
     pthread_mutex_lock(&e->hk_lock);
     while (!e->stopping) {
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += FLUSH_INTERVAL_MS % 1000 * 1000000L;
-        until.tv_sec += FLUSH_INTERVAL_MS / 1000 + until.tv_nsec / 1000000000L;
-        until.tv_nsec %= 1000000000L;
+        until.tv_sec += interval;
         pthread_cond_timedwait(&e->hk_wake, &e->hk_lock, &until);
         if (e->stopping)
             break;
         pthread_mutex_unlock(&e->hk_lock);
         subs_engine_flush(e);
-        if (e->cfg.sub_cache_interval > 0 && ngsi_now() >= next_refresh) {
+        if (e->cfg.sub_cache_interval > 0)
             refresh(e);
-            next_refresh = ngsi_now() + e->cfg.sub_cache_interval;
-        }
         pthread_mutex_lock(&e->hk_lock);
     }
     pthread_mutex_unlock(&e->hk_lock);

@@ -54,6 +54,7 @@ typedef struct notify_stats {
     uint64_t dropped;     /* refused because the queue (or the destination's share) was full */
     uint64_t size;        /* now queued, waiting for a retry or in flight */
     uint64_t in_flight;   /* now in flight */
+    uint64_t connects;    /* connections opened (fewer than attempts when kept alive) */
     double time_in_queue; /* seconds from acceptance to first attempt, summed */
 } notify_stats;
 
