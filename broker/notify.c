@@ -48,11 +48,13 @@
 /* Connect timeout ceiling: a dead host fails fast even with a long
  * subscription timeout, since the connect is the part that hangs. */
 #define CONNECT_TIMEOUT_MAX_MS 5000
-/* While notifications keep coming the thread polls at least this often,
- * so submissions need not wake it: at thousands of notifications a second,
- * one wakeup (a syscall and a context switch) per notification would cost
- * more than the notification. A quiet sender sleeps long and is woken. */
-#define BATCH_MS 1
+/* While notifications flow the thread naps this long between passes and
+ * handles what came meanwhile in one go, so neither submissions nor
+ * responses wake it: at thousands of notifications a second, a wakeup (a
+ * syscall and a context switch) per notification and per response would
+ * cost more than the notifications. An idle sender waits for events and
+ * is woken by the next submission. */
+#define BATCH_US 500
 /* Keep this many idle easy handles for reuse. */
 #define EASY_POOL_MAX 256
 /* Destination keys: "scheme://host:port|user". */
@@ -111,7 +113,8 @@ struct notifier {
     int in_flight;
     bool stopping;
     bool wake_pending;
-    bool sleeping_long; /* the thread will not look again within BATCH_MS */
+    bool sleeping_long; /* the thread waits for events: submissions must wake it */
+    bool backlog;       /* notifications wait for a free transfer slot */
     uint64_t submits;   /* accepted so far; the thread compares it per pass */
     uint64_t submits_seen;
     notify_stats stats;
@@ -405,6 +408,9 @@ static job *pick_ready(notifier *n, double now)
             n->rr = (n->rr + 1) % n->ndests;
     }
     n->stats.in_flight = (uint64_t)n->in_flight;
+    n->backlog = false;
+    for (size_t k = 0; k < n->ndests && !n->backlog; k++)
+        n->backlog = n->dests[k]->head != NULL;
     return out;
 }
 
@@ -502,8 +508,10 @@ static void mqtt_done_cb(void *ud, void *tag, int rc, const char *reason)
     pthread_mutex_unlock(&n->lock);
 }
 
-static void mqtt_finish_all(notifier *n)
+/* Finish the MQTT publishes that ended; returns how many. */
+static int mqtt_finish_all(notifier *n)
 {
+    int count = 0;
     pthread_mutex_lock(&n->lock);
     job *list = n->mqtt_done;
     n->mqtt_done = NULL;
@@ -517,39 +525,54 @@ static void mqtt_finish_all(notifier *n)
                            .reason = j->mqtt_reason,
                            .attempts = j->attempt + 1};
         finish(n, j, j->mqtt_rc != 0, &r);
+        count++;
     }
+    return count;
 }
 
-static void read_completions(notifier *n)
+/* Finish what ended; returns how many transfers did. */
+static int read_completions(notifier *n)
 {
     CURLMsg *msg;
-    int left;
+    int left, done = 0;
     while ((msg = curl_multi_info_read(n->multi, &left)) != NULL)
-        if (msg->msg == CURLMSG_DONE)
+        if (msg->msg == CURLMSG_DONE) {
             http_done(n, msg->easy_handle, msg->data.result);
-    mqtt_finish_all(n);
+            done++;
+        }
+    return done + mqtt_finish_all(n);
 }
 
 /* ---------------------------------------------------------------- loop */
 
-/* Milliseconds until something needs doing. Under lock. */
-static int poll_timeout(notifier *n, double now)
+/* Milliseconds until something needs doing; batching means the thread
+ * naps BATCH_US instead of waiting for events, so nobody need wake it.
+ * Under lock. */
+static int poll_timeout(notifier *n, double now, bool batching)
 {
-    long curl_ms = -1;
     double next = now + POLL_MAX_MS / 1000.0;
-    curl_multi_timeout(n->multi, &curl_ms);
     for (job *j = n->waiting; j; j = j->next)
         if (j->due < next)
             next = j->due;
     int ms = (int)ceil((next - now) * 1000.0);
-    if (curl_ms >= 0 && curl_ms < ms)
-        ms = (int)curl_ms;
-    bool busy = n->submits != n->submits_seen;
-    n->submits_seen = n->submits;
-    if (busy && ms > BATCH_MS)
-        ms = BATCH_MS;
-    n->sleeping_long = ms > BATCH_MS;
+    n->sleeping_long = !batching && !n->backlog;
     return ms < 0 ? 0 : ms;
+}
+
+/* Wait for the next thing to do: a nap while batching, else socket events,
+ * curl's own timers or the next retry (timeout ms). */
+static void wait_for_work(notifier *n, bool batching, int timeout)
+{
+    long curl_ms = -1;
+    if (batching) {
+        struct timespec nap = {0, BATCH_US * 1000L};
+        nanosleep(&nap, NULL);
+        return;
+    }
+    curl_multi_timeout(n->multi, &curl_ms);
+    if (curl_ms >= 0 && curl_ms < timeout)
+        timeout = (int)curl_ms;
+    curl_multi_poll(n->multi, NULL, 0, timeout, NULL);
 }
 
 /* Drop what never started when stopping. Under lock. */
@@ -576,6 +599,7 @@ static void *run(void *arg)
 {
     notifier *n = arg;
     double drain_until = 0;
+    int completed = 0;
     for (;;) {
         double now = now_s();
         pthread_mutex_lock(&n->lock);
@@ -588,7 +612,13 @@ static void *run(void *arg)
         bool done = n->stopping && (n->live == 0 || now >= drain_until);
         job *ready = done ? NULL : pick_ready(n, now);
         dest_prune(n);
-        int timeout = poll_timeout(n, now);
+        /* while work flows, nap and take it in batches: one wakeup per
+         * BATCH_US instead of one per notification and per response; but
+         * when notifications wait for slots, react to every response */
+        bool batching =
+            !n->backlog && (completed > 0 || ready != NULL || n->submits != n->submits_seen);
+        n->submits_seen = n->submits;
+        int timeout = poll_timeout(n, now, batching);
         pthread_mutex_unlock(&n->lock);
         while (gone != NULL) {
             job *j = gone;
@@ -600,10 +630,12 @@ static void *run(void *arg)
         start_jobs(n, ready);
         int running;
         curl_multi_perform(n->multi, &running);
-        read_completions(n);
-        curl_multi_poll(n->multi, NULL, 0, timeout, NULL);
+        completed = read_completions(n);
+        if (completed > 0)
+            continue; /* slots were freed: fill them before waiting */
+        wait_for_work(n, batching, timeout);
         curl_multi_perform(n->multi, &running);
-        read_completions(n);
+        completed = read_completions(n);
     }
     return NULL;
 }

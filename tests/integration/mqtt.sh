@@ -37,13 +37,15 @@ db_dir=${TSUNAGI_TEST_DB_DIR:?the db fixture sets TSUNAGI_TEST_DB_DIR}
 mongo="mongodb://127.0.0.1:$(cat "$db_dir/mongo.port")"
 db="mqtt$$"
 
-mport=$(free_port)
-mport_auth=$(free_port)
 mosquitto_passwd -c -b "$dir/passwd" town secret >/dev/null
 # mosquitto started as root reads its files as user mosquitto
 chmod 755 "$dir"
 chmod 644 "$dir/passwd"
-cat >"$dir/mosquitto.conf" <<CONF
+# a port chosen free may be taken by the time mosquitto binds it: retry
+for attempt in 1 2 3 4 5; do
+    mport=$(free_port)
+    mport_auth=$(free_port)
+    cat >"$dir/mosquitto.conf" <<CONF
 per_listener_settings true
 listener $mport 127.0.0.1
 allow_anonymous true
@@ -51,9 +53,13 @@ listener $mport_auth 127.0.0.1
 allow_anonymous false
 password_file $dir/passwd
 CONF
-mosquitto -c "$dir/mosquitto.conf" >"$dir/mosquitto.log" 2>&1 &
-pids+=($!)
-sleep 0.5
+    mosquitto -c "$dir/mosquitto.conf" >"$dir/mosquitto.log" 2>&1 &
+    mpid=$!
+    sleep 0.5
+    kill -0 "$mpid" 2>/dev/null && break
+    [ "$attempt" = 5 ] && fail "mosquitto did not start"
+done
+pids+=($mpid)
 
 rport=$(free_port)
 "$receiver" --port "$rport" --mqtt-port "$mport" >"$dir/receiver.log" 2>&1 &
