@@ -59,6 +59,15 @@ typedef struct broker_config {
     int auth_cache;      /* verified tokens kept */
     char pseudonym_secret_file[CONFIG_PATH_MAX];
     char config_file[CONFIG_PATH_MAX]; /* JSON: entity-type classes */
+    /* subscriptions and notifications (docs/subscriptions.md) */
+    int sub_cache_interval;  /* seconds between reloads of csubs; 0 off */
+    int notif_queue_size;    /* notifications queued or in flight, at most */
+    int notif_max_conns;     /* notification transfers in flight */
+    int notif_per_host;      /* ... to one destination */
+    int notif_retries;       /* extra attempts on transport errors and 5xx */
+    int notif_retry_base_ms; /* first backoff, doubling */
+    int notif_retry_max_ms;  /* backoff cap */
+    int http_timeout_ms;     /* notification timeout when the subscription sets none */
 } broker_config;
 
 /* Defaults, then environment (TSUNAGI_*), then command-line flags. On a bad

@@ -26,9 +26,12 @@
 /* Bearer realm, error and a description of at most AUTH_ERROR_TEXT_MAX. */
 #define CALL_WWW_AUTHENTICATE_MAX 320
 
+struct subs_engine; /* subs_private.h */
+
 struct broker {
     broker_config cfg;
     store *store;
+    struct subs_engine *subs; /* subscriptions and notifications */
     struct MHD_Daemon *daemon;
     double started;
     pthread_t purger;
@@ -111,6 +114,8 @@ struct call {
     bool body_too_large;
     bool answered;
     char correlator[CALL_CORRELATOR_MAX];
+    char correlator_root[CALL_CORRELATOR_MAX]; /* without "; cbnotif=" parts */
+    unsigned notif_sent;                       /* notifications sent so far (cbnotif=) */
     char tenant[NGSI_SERVICE_MAX + 1];
     ngsi_paths paths;
     unsigned accept;
@@ -191,6 +196,14 @@ int h_type_get(call *c, ngsi_error *err);
 int h_idlink_get(call *c, ngsi_error *err);
 int h_idlink_put(call *c, ngsi_error *err);
 int h_idlink_delete(call *c, ngsi_error *err);
+int h_subs_list(call *c, ngsi_error *err);
+int h_subs_create(call *c, ngsi_error *err);
+int h_sub_get(call *c, ngsi_error *err);
+int h_sub_patch(call *c, ngsi_error *err);
+int h_sub_delete(call *c, ngsi_error *err);
+int h_statistics_get(call *c, ngsi_error *err);
+int h_statistics_delete(call *c, ngsi_error *err);
+int h_cache_statistics_get(call *c, ngsi_error *err);
 
 /* --- entity helpers shared by handlers (h_entities.c) --- */
 
@@ -224,6 +237,8 @@ typedef struct change {
 
 /* Called on the request's thread; must not block on the network. */
 void broker_changed(call *c, const change *ch);
+/* Orion's correlatorRoot: corr without its "; cbnotif=" suffixes. */
+void broker_correlator_root(const char *corr, char *out, size_t n);
 /* attrs= and metadata= into o (lists owned by the caller). */
 int call_render_list_args(call *c, ngsi_list *attrs, ngsi_list *md, ngsi_render_opts *o,
                           ngsi_error *err);

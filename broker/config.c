@@ -85,6 +85,22 @@ static const option_spec OPTIONS[] = {
      S(pseudonym_secret_file), 0, 0, "file holding the secret of pairwise pseudonyms"},
     {"config", "TSUNAGI_CONFIG", OPT_STR, F(config_file), S(config_file), 0, 0,
      "JSON configuration file: entity-type classes (none)"},
+    {"subCacheIval", "TSUNAGI_SUB_CACHE_INTERVAL", OPT_INT, F(sub_cache_interval), 0, 0, 86400,
+     "seconds between reloads of the subscription cache from the database, 0 never (5)"},
+    {"notifQueueSize", "TSUNAGI_NOTIF_QUEUE", OPT_INT, F(notif_queue_size), 0, 1, 10000000,
+     "notifications queued, waiting for a retry or in flight, at most (10000)"},
+    {"notifMaxConns", "TSUNAGI_NOTIF_CONNS", OPT_INT, F(notif_max_conns), 0, 1, 10000,
+     "notification transfers in flight at once (64)"},
+    {"notifMaxPerHost", "TSUNAGI_NOTIF_PER_HOST", OPT_INT, F(notif_per_host), 0, 1, 10000,
+     "notification transfers in flight to one receiver (16)"},
+    {"notifRetries", "TSUNAGI_NOTIF_RETRIES", OPT_INT, F(notif_retries), 0, 0, 20,
+     "retries after a connection error or a 5xx, 0 for none as in Orion (3)"},
+    {"notifRetryBase", "TSUNAGI_NOTIF_RETRY_BASE", OPT_INT, F(notif_retry_base_ms), 0, 1, 3600000,
+     "milliseconds before the first retry, doubling for each next (500)"},
+    {"notifRetryMax", "TSUNAGI_NOTIF_RETRY_MAX", OPT_INT, F(notif_retry_max_ms), 0, 1, 3600000,
+     "longest wait between retries in milliseconds (30000)"},
+    {"httpTimeout", "TSUNAGI_HTTP_TIMEOUT", OPT_INT, F(http_timeout_ms), 0, 1, 1800000,
+     "notification timeout in milliseconds when the subscription sets none (5000)"},
 };
 
 #define NOPTIONS (sizeof OPTIONS / sizeof *OPTIONS)
@@ -102,6 +118,14 @@ static void set_defaults(broker_config *c)
     c->conn_timeout = 60;
     c->db_timeout_ms = STORE_DEFAULT_TIMEOUT_MS;
     c->purge_interval = 60;
+    c->sub_cache_interval = 5;
+    c->notif_queue_size = 10000;
+    c->notif_max_conns = 64;
+    c->notif_per_host = 16;
+    c->notif_retries = 3;
+    c->notif_retry_base_ms = 500;
+    c->notif_retry_max_ms = 30000;
+    c->http_timeout_ms = 5000;
     c->auth_clock_skew = 30; /* AUTH_DEFAULT_CLOCK_SKEW */
     c->auth_cache = 4096;    /* AUTH_DEFAULT_CACHE_ENTRIES */
 }

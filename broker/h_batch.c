@@ -390,7 +390,7 @@ static int queue_attrs(run *r, item *it, const ngsi_entity *stored, enum store_a
     ngsi_entity *after = NULL;
     bool override_md = (r->c->options & OPT_OVERRIDE_METADATA) != 0;
     ngsi_attr *set = store_plan_attrs(stored, it->e, mode, override_md, ngsi_now(), &u, &failed);
-    u.correlator = r->c->correlator;
+    u.correlator = r->c->correlator_root;
     bool changes = store_update_changes(&u);
     int ok = changes ? allowed_after(r, it, &u, &after, err) : 1;
     if (ok <= 0) {
@@ -434,7 +434,7 @@ static int queue_delete(run *r, item *it, const ngsi_entity *stored, ngsi_error 
                       .unset = unset,
                       .nunset = n,
                       .mod_date = ngsi_now(),
-                      .correlator = r->c->correlator};
+                      .correlator = r->c->correlator_root};
     ngsi_entity *after = NULL;
     int ok = n > 0 ? allowed_after(r, it, &u, &after, err) : 1;
     int rc = ok < 0 ? -1 : ok > 0 && n > 0 ? store_bulk_update(r->bulk, &u, err) : 0;
@@ -454,6 +454,8 @@ static int queue_delete(run *r, item *it, const ngsi_entity *stored, ngsi_error 
 static int queue_create(run *r, item *it, ngsi_error *err)
 {
     ngsi_entity_stamp(it->e, ngsi_now());
+    free(it->e->last_correlator);
+    it->e->last_correlator = strdup(r->c->correlator_root);
     if (!valid_or_noted(r->c, r->b, it, it->e))
         return 0;
     r->b->n_ok++;

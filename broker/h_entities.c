@@ -45,7 +45,7 @@ int call_save(call *c, store_update *u, ngsi_error *err)
 {
     if (u->mod_date == 0)
         u->mod_date = ngsi_now();
-    u->correlator = c->correlator;
+    u->correlator = c->correlator_root;
     ngsi_entity *after = store_apply_update(u);
     int rc = authz_entity_after(c, after, err);
     if (rc == 0)
@@ -96,6 +96,7 @@ int h_entities_create(call *c, ngsi_error *err)
     if (e == NULL)
         return -1;
     e->service_path = strdup(c->paths.path[0]);
+    e->last_correlator = strdup(c->correlator_root);
     ngsi_entity_stamp(e, ngsi_now());
     int rc = check_key_length(e, err);
     if (rc == 0)

@@ -15,6 +15,7 @@
  */
 #include "authz.h"
 #include "broker_private.h"
+#include "subs_private.h"
 
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -131,6 +132,7 @@ static call *call_new(broker *b, struct MHD_Connection *conn, const char *url, c
         snprintf(c->correlator, sizeof c->correlator, "%s", corr);
     else
         new_correlator(c->correlator, sizeof c->correlator);
+    broker_correlator_root(c->correlator, c->correlator_root, sizeof c->correlator_root);
     return c;
 }
 
@@ -327,6 +329,10 @@ broker *broker_start(const broker_config *cfg, store *st, ngsi_error *err)
         goto fail;
     if (cfg->bind[0] && resolve_bind(cfg->bind, cfg->port, &addr, &v6, err) < 0)
         goto fail;
+    /* before the first request can arrive: handlers use it */
+    b->subs = subs_engine_start(cfg, st, err);
+    if (b->subs == NULL)
+        goto fail;
     unsigned threads =
         cfg->threads > 0 ? (unsigned)cfg->threads : (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
     unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0);
@@ -345,6 +351,7 @@ broker *broker_start(const broker_config *cfg, store *st, ngsi_error *err)
         b->purger_running = pthread_create(&b->purger, NULL, purge_loop, b) == 0;
     return b;
 fail:
+    subs_engine_stop(b->subs);
     broker_schemas_free(b);
     authz_free(b->az);
     free(b);
@@ -368,6 +375,7 @@ void broker_stop(broker *b)
     if (b->purger_running)
         pthread_join(b->purger, NULL);
     MHD_stop_daemon(b->daemon);
+    subs_engine_stop(b->subs); /* after the last request that could notify */
     broker_schemas_free(b);
     pthread_cond_destroy(&b->purge_wake);
     pthread_mutex_destroy(&b->purge_lock);

@@ -44,6 +44,15 @@ static const route ROUTES[] = {
     {"DELETE", "/tsunagi/consents/{}", h_consent_revoke, ROUTE_AUTH_ONLY, PERM_RESIDENT},
     {"GET", "/tsunagi/provisions", h_provisions_list, ROUTE_AUTH_ONLY, PERM_RESIDENT},
     {"GET", "/tsunagi/provisions/counts", h_provision_counts, ROUTE_AUTH_ONLY, PERM_TOWN},
+    {"GET", "/v2/subscriptions", h_subs_list, 0, PERM_SUB_READ},
+    {"POST", "/v2/subscriptions", h_subs_create, 0, PERM_SUB_WRITE},
+    {"GET", "/v2/subscriptions/{}", h_sub_get, 0, PERM_SUB_READ},
+    {"DELETE", "/v2/subscriptions/{}", h_sub_delete, 0, PERM_SUB_WRITE},
+    {"PATCH", "/v2/subscriptions/{}", h_sub_patch, 0, PERM_SUB_WRITE},
+    {"GET", "/statistics", h_statistics_get, 0, PERM_NONE},
+    {"DELETE", "/statistics", h_statistics_delete, 0, PERM_NONE},
+    {"GET", "/cache/statistics", h_cache_statistics_get, 0, PERM_NONE},
+    {"DELETE", "/cache/statistics", h_statistics_delete, 0, PERM_NONE},
 };
 
 #define NROUTES (sizeof ROUTES / sizeof *ROUTES)

@@ -58,6 +58,7 @@ void ngsi_entity_free(ngsi_entity *e)
     free(e->id);
     free(e->type);
     free(e->service_path);
+    free(e->last_correlator);
     for (size_t i = 0; i < e->nattrs; i++)
         ngsi_attr_clear(&e->attrs[i]);
     free(e->attrs);
@@ -104,6 +105,7 @@ ngsi_entity *ngsi_entity_copy(const ngsi_entity *e)
     c->cre_date = e->cre_date;
     c->mod_date = e->mod_date;
     c->exp_date = e->exp_date;
+    c->last_correlator = dup_or_null(e->last_correlator);
     for (size_t i = 0; i < e->nattrs; i++)
         ngsi_attr_copy(ngsi_entity_append(c), &e->attrs[i]);
     return c;

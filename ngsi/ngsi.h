@@ -143,7 +143,9 @@ typedef struct ngsi_entity {
     size_t attrs_cap;
     double cre_date;
     double mod_date;
-    double exp_date; /* the dateExpires builtin; 0 when none */
+    double exp_date;       /* the dateExpires builtin; 0 when none */
+    char *last_correlator; /* correlator root of the last write (Orion's
+                              lastCorrelator, for loop detection); NULL when unknown */
 } ngsi_entity;
 
 /* New empty entity; ngsi_entity_free releases it and everything inside. */

@@ -171,6 +171,8 @@ void store_bson_from_entity(const ngsi_entity *e, const store_location *loc, bso
     BSON_APPEND_DOUBLE(out, "modDate", e->mod_date);
     if (e->exp_date != 0)
         BSON_APPEND_DATE_TIME(out, "expDate", (int64_t)(e->exp_date * 1000.0));
+    if (e->last_correlator != NULL)
+        BSON_APPEND_UTF8(out, "lastCorrelator", e->last_correlator);
     if (loc != NULL && loc->attr != NULL)
         store_bson_append_location(out, "location", loc);
 }
@@ -356,6 +358,8 @@ ngsi_entity *store_bson_to_entity(const bson_t *doc)
             e->mod_date = number_or_zero(&it);
         else if (strcmp(k, "expDate") == 0)
             e->exp_date = number_or_zero(&it);
+        else if (strcmp(k, "lastCorrelator") == 0 && BSON_ITER_HOLDS_UTF8(&it))
+            e->last_correlator = strdup(bson_iter_utf8(&it, NULL));
     }
     if (!has_key)
         goto bad;

@@ -15,8 +15,14 @@
  * the fixed test secret ${TEST_SECRET} that their `# broker-args:` give the
  * broker, unless the step names another secret.
  *
- * usage: driver --broker PATH [--mongo-uri URI] FILE.test...
+ * usage: driver --broker PATH [--receiver PATH] [--mongo-uri URI] FILE.test...
  * (without --mongo-uri: the test database of tests/support/testsupport.h)
+ *
+ * With --receiver, each file also gets a fresh notification receiver
+ * (tests/integration/receiver.c) listening on two ports, ${RECEIVER} and
+ * ${RECEIVER2} ("127.0.0.1:<port>"); requests may name a full URL to talk
+ * to it. "--- broker2 ARGS" starts a second broker on the same database
+ * (${PORT2}); "--- restart ARGS" restarts the first with extra arguments.
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <curl/curl.h>
@@ -49,22 +55,34 @@
 #define TEST_SECRET "tsunagi-test-secret-0123456789ab"
 /* Lifetime of a minted token without its own exp. */
 #define TOKEN_LIFETIME_S 3600
+/* Extra arguments a --- broker2 / --- restart step may give. */
+#define MAX_EXTRA_ARGS 24
 
 typedef struct var {
     char *name;
     char *value;
 } var;
 
+/* A process the driver started: a broker or the receiver. */
+typedef struct proc {
+    pid_t pid;
+    int port;
+} proc;
+
 typedef struct ctx {
     const char *broker_path;
+    const char *receiver_path;
     const char *mongo_uri;
     char db[64];
     int port;
     pid_t pid;
+    proc broker2;
+    proc receiver;
     char log_path[256];
     var vars[MAX_VARS];
     size_t nvars;
     const char *file;
+    char *file_args; /* the case's "# broker-args:", for every broker it starts */
     int step;
 } ctx;
 
@@ -302,7 +320,10 @@ static int send_request(ctx *c, const char *text, response *r)
         return -1;
     }
     char url[8400];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", c->port, target);
+    if (strncmp(target, "http://", 7) == 0) /* the receiver, or a second broker */
+        snprintf(url, sizeof url, "%s", target);
+    else
+        snprintf(url, sizeof url, "http://127.0.0.1:%d%s", c->port, target);
     CURL *h = curl_easy_init();
     struct curl_slist *hdrs = NULL;
     bool has_ct = false;
@@ -480,10 +501,10 @@ static int free_port(void)
     return ntohs(a.sin_port);
 }
 
-static bool broker_answers(ctx *c)
+static bool answers(int port, const char *path)
 {
-    char url[64];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/version", c->port);
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
     CURL *h = curl_easy_init();
     ngsi_buf sink = {0};
     curl_easy_setopt(h, CURLOPT_URL, url);
@@ -497,79 +518,152 @@ static bool broker_answers(ctx *c)
 }
 
 /* Extra broker arguments from "# broker-args: ..." lines of the case file,
- * with ${SRC} (the source tree) expanded; whitespace separates them. */
-static size_t extra_args(ctx *c, const char *text, char **argv, size_t max)
+ * with ${SRC} (the source tree) and other variables expanded, as one
+ * space-separated string (new; "" when there are none). Every broker the
+ * case starts gets them. */
+static char *file_args(ctx *c, const char *text)
 {
-    size_t n = 0;
-    for (const char *l = text; l && *l && n < max;) {
+    ngsi_buf b = {0};
+    ngsi_buf_puts(&b, "");
+    for (const char *l = text; l && *l;) {
         const char *nl = strchr(l, '\n');
         size_t len = nl ? (size_t)(nl - l) : strlen(l);
         if (strncmp(l, "# broker-args:", 14) == 0) {
             char *line = strndup(l + 14, len - 14);
             char *args = expand(c, line);
-            for (char *t = strtok(args, " \t"); t && n < max; t = strtok(NULL, " \t"))
-                argv[n++] = strdup(t);
+            ngsi_buf_printf(&b, "%s%s", b.len ? " " : "", args);
             free(args);
             free(line);
         }
         l = nl ? nl + 1 : NULL;
     }
-    return n;
+    return ngsi_buf_steal(&b);
 }
 
-static int start_broker(ctx *c, const char *text)
+/* Wait until p answers GET path; fails if it exits first. */
+static int await_start(ctx *c, proc *p, const char *path, const char *what)
 {
-    char port[16];
-    char *argv[64] = {(char *)"tsunagi",
-                      "-port",
-                      port,
-                      "-dbURI",
-                      (char *)c->mongo_uri,
-                      "-db",
-                      c->db,
-                      "-logLevel",
-                      "INFO",
-                      "-expiryPurgeInterval",
-                      "1"};
-    size_t base = 11;
-    size_t extra = extra_args(c, text, argv + base, sizeof argv / sizeof *argv - base - 1);
-    c->port = free_port();
-    snprintf(port, sizeof port, "%d", c->port);
-    c->pid = fork();
-    if (c->pid == 0) {
+    for (int i = 0; i < BROKER_START_S * 20; i++) {
+        if (answers(p->port, path))
+            return 0;
+        if (waitpid(p->pid, NULL, WNOHANG) == p->pid) {
+            p->pid = 0;
+            return fail(c, "%s exited at start; see %s", what, c->log_path);
+        }
+        usleep(50000);
+    }
+    return fail(c, "%s did not answer in %ds", what, BROKER_START_S);
+}
+
+/* Start a broker on the scenario's database; the case's broker-args and
+ * extra (space-separated, may be NULL) follow the usual arguments. */
+static int spawn_broker(ctx *c, proc *p, const char *extra)
+{
+    char port[16], *copy;
+    if (asprintf(&copy, "%s %s", c->file_args ? c->file_args : "", extra ? extra : "") < 0)
+        abort();
+    char *argv[16 + MAX_EXTRA_ARGS] = {
+        "tsunagi", "-port", port,        "-dbURI", (char *)c->mongo_uri,
+        "-db",     c->db,   "-logLevel", "INFO",   "-expiryPurgeInterval",
+        "1"};
+    int argc = 11;
+    for (char *tok = strtok(copy, " "); tok && argc < 15 + MAX_EXTRA_ARGS; tok = strtok(NULL, " "))
+        argv[argc++] = tok;
+    argv[argc] = NULL;
+    p->port = free_port();
+    snprintf(port, sizeof port, "%d", p->port);
+    p->pid = fork();
+    if (p->pid == 0) {
         int fd = open(c->log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
         dup2(fd, 2);
         dup2(fd, 1);
         execv(c->broker_path, argv);
         _exit(127);
     }
-    for (size_t i = base; i < base + extra; i++)
-        free(argv[i]);
-    for (int i = 0; i < BROKER_START_S * 20; i++) {
-        if (broker_answers(c))
-            return 0;
-        if (waitpid(c->pid, NULL, WNOHANG) == c->pid)
-            return fail(c, "broker exited at start; see %s", c->log_path);
+    free(copy);
+    return await_start(c, p, "/version", "broker");
+}
+
+static int start_broker(ctx *c, const char *extra)
+{
+    proc p;
+    int rc = spawn_broker(c, &p, extra);
+    c->pid = p.pid;
+    c->port = p.port;
+    return rc;
+}
+
+static int start_receiver(ctx *c)
+{
+    char port[16], port2[16], addr[64];
+    int p2 = free_port();
+    c->receiver.port = free_port();
+    snprintf(port, sizeof port, "%d", c->receiver.port);
+    snprintf(port2, sizeof port2, "%d", p2);
+    c->receiver.pid = fork();
+    if (c->receiver.pid == 0) {
+        int fd = open(c->log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        dup2(fd, 2);
+        dup2(fd, 1);
+        execl(c->receiver_path, "receiver", "--port", port, "--port2", port2, (char *)NULL);
+        _exit(127);
+    }
+    snprintf(addr, sizeof addr, "127.0.0.1:%d", c->receiver.port);
+    set_var(c, "RECEIVER", addr);
+    snprintf(addr, sizeof addr, "127.0.0.1:%d", p2);
+    set_var(c, "RECEIVER2", addr);
+    return await_start(c, &c->receiver, "/count", "receiver");
+}
+
+/* SIGTERM, then wait for a clean exit (status 0). */
+static int stop_proc(ctx *c, pid_t pid, const char *what)
+{
+    int status = 0;
+    if (pid <= 0)
+        return 0;
+    kill(pid, SIGTERM);
+    for (int i = 0; i < BROKER_STOP_S * 20; i++) {
+        if (waitpid(pid, &status, WNOHANG) == pid) {
+            if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+                return 0;
+            return fail(c, "%s exited with status %d (see %s)", what, status, c->log_path);
+        }
         usleep(50000);
     }
-    return fail(c, "broker did not answer in %ds", BROKER_START_S);
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    return fail(c, "%s did not stop within %ds of SIGTERM", what, BROKER_STOP_S);
 }
 
 static int stop_broker(ctx *c)
 {
-    int status = 0;
-    kill(c->pid, SIGTERM);
-    for (int i = 0; i < BROKER_STOP_S * 20; i++) {
-        if (waitpid(c->pid, &status, WNOHANG) == c->pid) {
-            if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-                return 0;
-            return fail(c, "broker exited with status %d (see %s)", status, c->log_path);
-        }
-        usleep(50000);
-    }
-    kill(c->pid, SIGKILL);
-    waitpid(c->pid, &status, 0);
-    return fail(c, "broker did not stop within %ds of SIGTERM", BROKER_STOP_S);
+    int rc = stop_proc(c, c->pid, "broker");
+    c->pid = 0;
+    return rc;
+}
+
+/* --- broker2 ARGS: a second broker on the same database. */
+static int step_broker2(ctx *c, const char *args)
+{
+    char port[16];
+    if (stop_proc(c, c->broker2.pid, "second broker") < 0)
+        return -1;
+    int rc = spawn_broker(c, &c->broker2, args);
+    snprintf(port, sizeof port, "%d", c->broker2.port);
+    set_var(c, "PORT2", port);
+    return rc;
+}
+
+/* --- restart ARGS: the first broker again, with extra arguments. */
+static int step_restart(ctx *c, const char *args)
+{
+    char port[16];
+    if (stop_broker(c) < 0)
+        return -1;
+    int rc = start_broker(c, args);
+    snprintf(port, sizeof port, "%d", c->port);
+    set_var(c, "PORT", port);
+    return rc;
 }
 
 /* ------------------------------------------------------------- the file */
@@ -687,6 +781,10 @@ static int run_step(ctx *c, const char *kind, char *block, response *last)
         return mongo_insert(c, kind + 6, block);
     if (strncmp(kind, "token ", 6) == 0)
         return mint_token(c, kind + 6, block);
+    if (strncmp(kind, "broker2", 7) == 0)
+        return step_broker2(c, kind + 7);
+    if (strncmp(kind, "restart", 7) == 0)
+        return step_restart(c, kind + 7);
     return fail(c, "unknown step '--- %s'", kind);
 }
 
@@ -700,13 +798,15 @@ static int run_steps(ctx *c, char *text)
         char *eol = strchr(kind, '\n');
         if (eol == NULL)
             break;
+        /* the next step line may follow at once (a body-less step) */
+        char *next = strstr(eol, "\n--- ");
+        char *block = next == eol ? eol : eol + 1;
         *eol = '\0';
-        char *next = strstr(eol + 1, "\n--- ");
-        if (next)
+        if (next != NULL && next != eol)
             *next = '\0';
         c->step++;
-        strip_comments(eol + 1);
-        rc = run_step(c, kind, eol + 1, &last);
+        strip_comments(block);
+        rc = run_step(c, kind, block, &last);
         p = next ? next + 1 : NULL;
     }
     ngsi_buf_free(&last.headers);
@@ -725,15 +825,21 @@ static int run_file(ctx *c, const char *path)
     drop_databases(c);
     const char *src = getenv("TSUNAGI_SOURCE_DIR");
     set_var(c, "SRC", src ? src : ".");
-    int rc = start_broker(c, text);
+    free(c->file_args);
+    c->file_args = file_args(c, text);
+    int rc = start_broker(c, NULL);
     snprintf(port, sizeof port, "%d", c->port);
     set_var(c, "PORT", port);
     set_var(c, "DB", c->db);
-    if (rc == 0) {
+    if (rc == 0 && c->receiver_path != NULL)
+        rc = start_receiver(c);
+    if (rc == 0)
         rc = run_steps(c, text);
-        c->step = 0;
-        rc = stop_broker(c) < 0 ? -1 : rc;
-    }
+    c->step = 0;
+    rc = stop_broker(c) < 0 ? -1 : rc;
+    rc = stop_proc(c, c->broker2.pid, "second broker") < 0 ? -1 : rc;
+    rc = stop_proc(c, c->receiver.pid, "receiver") < 0 ? -1 : rc;
+    c->broker2.pid = c->receiver.pid = 0;
     free(text);
     drop_databases(c);
     return rc;
@@ -746,11 +852,14 @@ int main(int argc, char **argv)
     for (; first + 1 < argc && argv[first][0] == '-'; first += 2) {
         if (strcmp(argv[first], "--broker") == 0)
             c.broker_path = argv[first + 1];
+        else if (strcmp(argv[first], "--receiver") == 0)
+            c.receiver_path = argv[first + 1];
         else if (strcmp(argv[first], "--mongo-uri") == 0)
             c.mongo_uri = argv[first + 1];
     }
     if (c.broker_path == NULL || first >= argc) {
-        fprintf(stderr, "usage: driver --broker PATH [--mongo-uri URI] FILE.test...\n");
+        fprintf(stderr,
+                "usage: driver --broker PATH [--receiver PATH] [--mongo-uri URI] FILE.test...\n");
         return 2;
     }
     if (c.mongo_uri == NULL)
@@ -779,6 +888,7 @@ int main(int argc, char **argv)
         free(c.vars[i].name);
         free(c.vars[i].value);
     }
+    free(c.file_args);
     curl_global_cleanup();
     mongoc_cleanup();
     printf("%d of %d case files passed\n", argc - first - failed, argc - first);
