@@ -8,7 +8,13 @@
  * shows includes every notification this broker has finished. Creating or
  * changing a subscription sends nothing: Orion removed the initial
  * notification in 3.2.0.
+ *
+ * With auth on, a subscription belongs to the token that made it (its
+ * claims are stored as tsunagiOwner): only that principal and the town see,
+ * change or delete it, and its notifications carry only what the owner may
+ * see (subs_cache.c).
  */
+#include "authz.h"
 #include "broker_private.h"
 #include "store_private.h"
 #include "subs_private.h"
@@ -33,11 +39,22 @@ static json_t *subs_body(call *c, ngsi_error *err)
     return v;
 }
 
-static void id_filter(const char *id, bson_t *filter)
+/* With auth on, everyone but the town works on their own subscriptions:
+ * the condition on the stored owner. Nothing with auth off or for the town. */
+static void owner_filter(call *c, bson_t *filter)
+{
+    const auth_principal *p = c->b->az ? authz_principal(c) : NULL;
+    if (p == NULL || auth_principal_has_role(p, AUTH_ROLE_TOWN))
+        return;
+    BSON_APPEND_UTF8(filter, "tsunagiOwner.sub", auth_principal_sub(p));
+}
+
+static void id_filter(call *c, const char *id, bson_t *filter)
 {
     bson_oid_t oid;
     bson_oid_init_from_string(&oid, id);
     BSON_APPEND_OID(filter, "_id", &oid);
+    owner_filter(c, filter);
 }
 
 /* The stored subscription with this id. New (subs_free), or NULL with 404
@@ -49,7 +66,7 @@ static subs_sub *load_one(call *c, const char *id, ngsi_error *err)
     bson_t filter = BSON_INITIALIZER;
     const bson_t *doc;
     subs_sub *s = NULL;
-    id_filter(id, &filter);
+    id_filter(c, id, &filter);
     store_acquire(c->b->store, c->tenant, COL_CSUBS, &sc);
     mongoc_cursor_t *cur = mongoc_collection_find_with_opts(sc.col, &filter, NULL, NULL);
     if (mongoc_cursor_next(cur, &doc))
@@ -88,6 +105,8 @@ int h_subs_create(call *c, ngsi_error *err)
         return -1;
     subs_id_new(s->id);
     s->service_path = strdup(c->paths.n > 0 ? c->paths.path[0] : "/#");
+    if (c->b->az != NULL && authz_principal(c) != NULL)
+        s->owner = authz_principal_claims(authz_principal(c));
     s->status_last_change = ngsi_now();
     bson_t doc = BSON_INITIALIZER;
     bson_error_t e;
@@ -126,6 +145,7 @@ int h_sub_get(call *c, ngsi_error *err)
  * absent, empty or "/#". */
 static void list_filter(call *c, bson_t *filter)
 {
+    owner_filter(c, filter);
     const char *hdr = call_header(c, "Fiware-ServicePath");
     if (hdr == NULL || *hdr == '\0' || strcmp(hdr, "/#") == 0)
         return;
@@ -200,7 +220,7 @@ static int store_patch(call *c, const subs_sub *s, unsigned given, ngsi_error *e
     store_conn sc;
     bson_error_t e;
     bson_t filter = BSON_INITIALIZER, update = BSON_INITIALIZER, reply;
-    id_filter(s->id, &filter);
+    id_filter(c, s->id, &filter);
     subs_bson_patch(s, given, &update);
     bool ok = true;
     if (!bson_empty(&update)) {
@@ -251,7 +271,7 @@ int h_sub_delete(call *c, ngsi_error *err)
     bson_iter_t it;
     if (path_id(c, &id, err) < 0)
         return -1;
-    id_filter(id, &filter);
+    id_filter(c, id, &filter);
     store_acquire(c->b->store, c->tenant, COL_CSUBS, &sc);
     bool ok = mongoc_collection_delete_one(sc.col, &filter, NULL, &reply, &e);
     store_release(c->b->store, &sc);

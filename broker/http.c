@@ -330,7 +330,7 @@ broker *broker_start(const broker_config *cfg, store *st, ngsi_error *err)
     if (cfg->bind[0] && resolve_bind(cfg->bind, cfg->port, &addr, &v6, err) < 0)
         goto fail;
     /* before the first request can arrive: handlers use it */
-    b->subs = subs_engine_start(cfg, st, err);
+    b->subs = subs_engine_start(cfg, st, b->az, err);
     if (b->subs == NULL)
         goto fail;
     unsigned threads =

@@ -28,6 +28,7 @@
  *     more often would cost the database one write per active
  *     subscription per interval for figures other brokers rarely read.
  */
+#include "authz.h"
 #include "store_private.h"
 #include "subs_private.h"
 
@@ -73,7 +74,8 @@ enum {
 typedef struct csub {
     subs_sub *s;
     sub_state st;
-    uint64_t gen; /* engine generation when written through this broker; 0 if loaded */
+    uint64_t gen;          /* engine generation when written through this broker; 0 if loaded */
+    auth_principal *owner; /* rebuilt from s->owner; NULL without one */
 } csub;
 
 typedef struct entry {
@@ -107,6 +109,7 @@ typedef struct tombstone {
 struct subs_engine {
     broker_config cfg;
     store *st;
+    struct authz *az; /* NULL: auth off */
     notifier *notif;
     char user_agent[128];
     pthread_rwlock_t lock; /* the tenants and their entries */
@@ -247,6 +250,7 @@ static void tenant_add(ctenant *t, csub *c)
 
 static void csub_free(csub *c)
 {
+    auth_principal_decref(c->owner);
     subs_free(c->s);
     free(c);
 }
@@ -266,6 +270,10 @@ static csub *csub_new(subs_sub *s)
     if (c == NULL)
         abort();
     c->s = s;
+    if (s->owner != NULL) {
+        auth_error aerr;
+        c->owner = auth_principal_from_claims(s->owner, &aerr); /* NULL: notifies no one */
+    }
     c->st.status = s->status;
     c->st.last_notification = s->counters.last_notification;
     c->st.fails_counter = s->counters.fails_counter;
@@ -753,7 +761,37 @@ static void note_drop(subs_engine *e, const char *id)
                 (unsigned long long)n, id);
 }
 
-static void deliver(subs_engine *e, const subs_event *ev, csub *c, const subs_change *ch)
+/* With auth on, the change as the subscription's owner may see it: 1 with
+ * *view (its entity a new copy in *copy, pseudonymised for services), or 0
+ * when the owner may not see the entity now (no consent, no scope, or a
+ * subscription made with auth off, which has no owner). */
+static int owner_view(subs_engine *e, const subs_event *ev, const csub *c, const subs_change *ch,
+                      subs_change *view, ngsi_entity **copy)
+{
+    ngsi_error err = {0};
+    *view = *ch;
+    *copy = NULL;
+    if (e->az == NULL)
+        return 1;
+    if (c->owner == NULL)
+        return 0;
+    const ngsi_list *attrs = c->s->blacklist ? NULL : &c->s->attrs;
+    int rc = authz_notify_entity(e->az, e->st, ev->tenant, c->owner, ch->entity, attrs, copy, &err);
+    if (rc < 0)
+        log_msg(LOG_WARN, "comp=subs | subscription %s: %s", c->s->id, err.description);
+    if (rc <= 0)
+        return 0;
+    if (view->after == ch->entity)
+        view->after = *copy;
+    else
+        view->before = *copy;
+    view->entity = *copy;
+    return 1;
+}
+
+/* Build and queue the notification of view (the change as the owner sees
+ * it) for c. */
+static void deliver(subs_engine *e, const subs_event *ev, csub *c, const subs_change *view)
 {
     char corr[NOTIF_CORRELATOR_MAX];
     subs_message m;
@@ -764,7 +802,7 @@ static void deliver(subs_engine *e, const subs_event *ev, csub *c, const subs_ch
                            .correlator = corr,
                            .auth_token = ev->auth_token,
                            .user_agent = e->user_agent};
-    if (subs_message_build(c->s, ch, &ctx, &m, &err) < 0) {
+    if (subs_message_build(c->s, view, &ctx, &m, &err) < 0) {
         --*ev->sent;
         log_msg(LOG_WARN, "comp=subs | subscription %s: %s", c->s->id, err.description);
         return;
@@ -814,9 +852,15 @@ void subs_engine_changed(subs_engine *e, const subs_event *ev)
         subs_change ch;
         double now = ngsi_now();
         subs_change_init(&ch, ev->kind, ev->before, ev->after, ev->forced);
-        for (size_t i = 0; i < n; i++)
-            if (subs_match(cand[i]->s, &ch, now) && reserve(e, cand[i], now))
-                deliver(e, ev, cand[i], &ch);
+        for (size_t i = 0; i < n; i++) {
+            subs_change view;
+            ngsi_entity *copy = NULL;
+            /* the owner check comes before throttling takes its slot */
+            if (subs_match(cand[i]->s, &ch, now) && owner_view(e, ev, cand[i], &ch, &view, &copy) &&
+                reserve(e, cand[i], now))
+                deliver(e, ev, cand[i], &view);
+            ngsi_entity_free(copy);
+        }
         subs_change_clear(&ch);
     }
     pthread_rwlock_unlock(&e->lock);
@@ -867,13 +911,15 @@ char *subs_engine_ids(subs_engine *e)
 
 /* -------------------------------------------------------- start and stop */
 
-subs_engine *subs_engine_start(const broker_config *cfg, store *st, ngsi_error *err)
+subs_engine *subs_engine_start(const broker_config *cfg, store *st, struct authz *az,
+                               ngsi_error *err)
 {
     subs_engine *e = calloc(1, sizeof *e);
     if (e == NULL)
         abort();
     e->cfg = *cfg;
     e->st = st;
+    e->az = az;
     snprintf(e->user_agent, sizeof e->user_agent, "orion/%s tsunagi/%s libcurl/%s", TSUNAGI_VERSION,
              TSUNAGI_VERSION, curl_version_info(CURLVERSION_NOW)->version);
     /* glibc prefers readers by default; a steady stream of matching

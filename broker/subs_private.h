@@ -106,7 +106,12 @@ typedef struct subs_engine subs_engine;
 
 /* Start the engine: notifier, MQTT pool and housekeeping thread. The store
  * is borrowed. New engine (subs_engine_stop frees it), or NULL with err. */
-subs_engine *subs_engine_start(const broker_config *cfg, store *st, ngsi_error *err);
+struct authz;
+/* az: the broker's auth state, NULL with auth off; with it, a notification
+ * goes out only when the subscription's owner may see the entity, and as
+ * the owner may see it (authz_notify_entity). */
+subs_engine *subs_engine_start(const broker_config *cfg, store *st, struct authz *az,
+                               ngsi_error *err);
 void subs_engine_stop(subs_engine *e);
 
 /* A write through this broker: make the cache agree with csubs at once.

@@ -146,6 +146,12 @@ typedef struct subs_sub {
 
     subs_counters counters;
     subs_compiled *compiled; /* q, mq, geo and patterns, ready for matching */
+
+    /* Tsunagi: the claims of the token that made it ({"sub","roles","tenant",
+     * "scope"}), stored as csubs.tsunagiOwner; NULL when made with auth off.
+     * With auth on, notifications go out only as far as this principal may
+     * see the entity (docs/auth.md). */
+    json_t *owner;
 } subs_sub;
 
 /* Free s and everything it owns; NULL is fine. */

@@ -287,6 +287,8 @@ void subs_to_bson(const subs_sub *s, bson_t *doc)
     append_subject(doc, s);
     append_notification(doc, s);
     append_counters(doc, &s->counters);
+    if (s->owner != NULL) /* not part of Orion's layout; Orion ignores it */
+        subs_bson_append_json(doc, "tsunagiOwner", s->owner);
 }
 
 /* ------------------------------------------------------------- PATCH */
@@ -524,6 +526,13 @@ static enum subs_format read_format(const char *f)
     return SUBS_FMT_NORMALIZED; /* also Orion's old "JSON" */
 }
 
+static void read_owner(const bson_t *doc, subs_sub *s)
+{
+    bson_iter_t it;
+    if (bson_iter_init_find(&it, doc, "tsunagiOwner") && BSON_ITER_HOLDS_DOCUMENT(&it))
+        s->owner = subs_json_from_iter(&it);
+}
+
 static void read_notification(const bson_t *doc, subs_sub *s)
 {
     get_strings(doc, "attrs", &s->attrs);
@@ -588,6 +597,7 @@ subs_sub *subs_from_bson(const bson_t *doc)
     s->throttling = get_int(doc, "throttling", 0);
     read_subject(doc, s);
     read_notification(doc, s);
+    read_owner(doc, s);
     read_counters(doc, &s->counters);
     if (s->nentities == 0 || subs_compile(s, &err) < 0) {
         subs_free(s);

@@ -193,6 +193,7 @@ void subs_free(subs_sub *s)
     free(s->passwd);
     free(s->counters.last_failure_reason);
     subs_compiled_free(s->compiled);
+    json_decref(s->owner);
     free(s);
 }
 
