@@ -61,17 +61,32 @@ CONF
 done
 pids+=($mpid)
 
-rport=$(free_port)
-"$receiver" --port "$rport" --mqtt-port "$mport" >"$dir/receiver.log" 2>&1 &
-pids+=($!)
-bport=$(free_port)
-"$broker" -port "$bport" -dbURI "$mongo" -db "$db" -logLevel INFO -notifRetries 0 \
+# The receiver: a chosen port may be taken by the time it binds, so retry.
+for attempt in 1 2 3 4 5; do
+    rport=$(free_port)
+    "$receiver" --port "$rport" --mqtt-port "$mport" >"$dir/receiver.log" 2>&1 &
+    rpid=$!
+    for _ in $(seq 50); do curl -fsS "http://127.0.0.1:$rport/count" >/dev/null 2>&1 && break; sleep 0.1; done
+    kill -0 "$rpid" 2>/dev/null && curl -fsS "http://127.0.0.1:$rport/count" >/dev/null 2>&1 && break
+    kill "$rpid" 2>/dev/null || true
+    [ "$attempt" = 5 ] && fail "the receiver did not start"
+done
+pids+=($rpid)
+# The broker picks a free port itself (-port 0) and names it in its log.
+"$broker" -port 0 -dbURI "$mongo" -db "$db" -logLevel INFO -notifRetries 0 \
     >"$dir/broker.log" 2>&1 &
 bpid=$!
 pids+=($bpid)
+bport=""
+for _ in $(seq 300); do
+    bport=$(grep -m1 -o 'listening on port [0-9]*' "$dir/broker.log" | grep -o '[0-9]*$' || true)
+    [ -n "$bport" ] && break
+    kill -0 "$bpid" 2>/dev/null || fail "the broker exited at start"
+    sleep 0.1
+done
+[ -n "$bport" ] || fail "the broker did not start"
 url=http://127.0.0.1:$bport
 rurl=http://127.0.0.1:$rport
-for _ in $(seq 100); do curl -fsS "$url/version" >/dev/null 2>&1 && break; sleep 0.1; done
 
 post() { curl -s -o /dev/null -w '%{http_code} %header{location}' "$url$1" -H 'Content-Type: application/json' -d "$2"; }
 
