@@ -51,6 +51,8 @@ ta_cleanup() {
     exit "$rc"
 }
 trap ta_cleanup EXIT
+# A killed test (a ctest timeout, ^C) still stops what it started.
+trap 'exit 143' TERM INT HUP
 
 ta_fail() {
     echo "FAIL: $*" >&2

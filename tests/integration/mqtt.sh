@@ -18,6 +18,8 @@ cleanup() {
     rm -rf "$dir"
 }
 trap cleanup EXIT
+# A killed test (a ctest timeout, ^C) still stops what it started.
+trap 'exit 143' TERM INT HUP
 fail() {
     echo "FAIL: $*" >&2
     cat "$dir"/*.log >&2 || true

@@ -16,6 +16,8 @@ cleanup() {
     rm -rf "$dir"
 }
 trap cleanup EXIT
+# A killed test (a ctest timeout, ^C) still stops what it started.
+trap 'exit 143' TERM INT HUP
 fail() { echo "FAIL: $*" >&2; cat "$dir/broker.log" >&2 || true; exit 1; }
 
 "$root/scripts/mongo" start "$dir" --port 0 >/dev/null 2>&1
