@@ -9,10 +9,8 @@
  */
 #include "host_private.h"
 
-#include <limits.h>
-#include <string.h>
+#include <stdio.h>
 #include <strings.h>
-#include <time.h>
 #include <unistd.h>
 
 /* Under PIPE_BUF (4096 on Linux), so one write is atomic on a pipe. */
@@ -41,22 +39,11 @@ void host_vlog(enum adapter_log_level level, const char *prefix, const char *fmt
 {
     if (level < min_level || level > ADAPTER_LOG_ERROR)
         return;
+    char comp[256];
+    snprintf(comp, sizeof comp, "comp=adapters | %s", prefix ? prefix : "");
     char line[LOG_LINE_MAX];
-    struct timespec ts;
-    struct tm tm;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    int n = (int)strftime(line, sizeof line, "time=%Y-%m-%dT%H:%M:%S", &tm);
-    n += snprintf(line + n, sizeof line - (size_t)n, ".%03ldZ | lvl=%s | comp=adapters | %s",
-                  ts.tv_nsec / 1000000, NAMES[level], prefix ? prefix : "");
-    int m = vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
-    n = m < 0 ? n : (n + m >= (int)sizeof line - 1 ? (int)sizeof line - 2 : n + m);
-    /* one record per line, whatever the message holds */
-    for (int i = 0; i < n; i++)
-        if (line[i] == '\n' || line[i] == '\r')
-            line[i] = ' ';
-    line[n++] = '\n';
-    ssize_t w = write(STDERR_FILENO, line, (size_t)n);
+    size_t n = ngsi_log_line(line, sizeof line, NAMES[level], comp, fmt, ap);
+    ssize_t w = write(STDERR_FILENO, line, n);
     (void)w; /* nothing sensible to do when stderr is gone */
 }
 

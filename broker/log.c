@@ -9,9 +9,7 @@
 #include "broker.h"
 
 #include <stdarg.h>
-#include <string.h>
 #include <strings.h>
-#include <time.h>
 #include <unistd.h>
 
 /* A log line longer than this is cut; request lines are far shorter. */
@@ -55,19 +53,10 @@ void log_msg(enum log_level level, const char *fmt, ...)
     if (!log_enabled(level))
         return;
     char line[LOG_LINE_MAX];
-    struct timespec ts;
-    struct tm tm;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    int n = (int)strftime(line, sizeof line, "time=%Y-%m-%dT%H:%M:%S", &tm);
-    n += snprintf(line + n, sizeof line - (size_t)n, ".%03ldZ | lvl=%s | ", ts.tv_nsec / 1000000,
-                  NAMES[level]);
     va_list ap;
     va_start(ap, fmt);
-    int m = vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
+    size_t n = ngsi_log_line(line, sizeof line, NAMES[level], NULL, fmt, ap);
     va_end(ap);
-    n = m < 0 ? n : (n + m >= (int)sizeof line - 1 ? (int)sizeof line - 2 : n + m);
-    line[n++] = '\n';
-    ssize_t w = write(STDERR_FILENO, line, (size_t)n);
+    ssize_t w = write(STDERR_FILENO, line, n);
     (void)w; /* nothing sensible to do when stderr is gone */
 }

@@ -114,6 +114,15 @@ void ngsi_datetime_format(double t, char out[NGSI_DATETIME_MAX]);
 /* Wall-clock seconds since the epoch, millisecond precision or better. */
 double ngsi_now(void);
 
+/* ------------------------------------------------------------------- logs */
+
+/* Format one log record into line (cap > 64 bytes): "time=... | lvl=LEVEL |
+ * " then prefix (may be NULL) then fmt. Cut to fit, newlines in the message
+ * turned into spaces, ended by one '\n' (not NUL-terminated). Returns its
+ * length, for one write(2). */
+size_t ngsi_log_line(char *line, size_t cap, const char *level, const char *prefix, const char *fmt,
+                     va_list ap) __attribute__((format(printf, 5, 0)));
+
 /* ------------------------------------------------------------------ model */
 
 typedef struct ngsi_md {
