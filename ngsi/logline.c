@@ -10,8 +10,8 @@
 #include <stdio.h>
 #include <time.h>
 
-size_t ngsi_log_line(char *line, size_t cap, const char *level, const char *prefix,
-                     const char *fmt, va_list ap)
+size_t ngsi_log_line(char *line, size_t cap, const char *level, const char *prefix, const char *fmt,
+                     va_list ap)
 {
     struct timespec ts;
     struct tm tm;

@@ -113,17 +113,6 @@ static bool get_id(const currency *c, enum res r, const json_t *item, const char
     return util_id_safe(out);
 }
 
-/* A cleaned text value, or NULL when s is empty. New reference. */
-static json_t *text(const char *s)
-{
-    if (s == NULL || *s == '\0')
-        return NULL;
-    char *clean = util_clean_text(s);
-    json_t *v = json_string(clean);
-    free(clean);
-    return v;
-}
-
 static bool number(const json_t *v, double *out)
 {
     if (json_is_string(v)) { /* amounts sometimes come as strings */
@@ -174,19 +163,20 @@ static json_t *map_shop(adapter_ctx *ctx, currency *c, const json_t *it, const c
         return *why = "no name", NULL;
     snprintf(eid, sizeof eid, "urn:ngsi-ld:Store:%s:%s", c->h->name(ctx), id);
     json_t *e = adapter_entity_new(eid, "Store");
-    adapter_attr_set(e, "name", "Text", text(name));
-    adapter_attr_set(e, "description", "Text", text(desc && *desc ? desc : c->shop_description));
-    adapter_attr_set(e, "category", "Text", text(get_str(c, r, it, "category")));
+    adapter_attr_set(e, "name", "Text", util_text(name));
+    adapter_attr_set(e, "description", "Text",
+                     util_text(desc && *desc ? desc : c->shop_description));
+    adapter_attr_set(e, "category", "Text", util_text(get_str(c, r, it, "category")));
     const char *addr = get_str(c, r, it, "address");
     if (addr != NULL && *addr)
         adapter_attr_set(
             e, "address", "StructuredValue",
-            json_pack("{s:o,s:s}", "streetAddress", text(addr), "addressCountry", "JP"));
+            json_pack("{s:o,s:s}", "streetAddress", util_text(addr), "addressCountry", "JP"));
     if (number(get(c, r, it, "lat"), &lat) && number(get(c, r, it, "lon"), &lon) && lat >= -90 &&
         lat <= 90 && lon >= -180 && lon <= 180)
         adapter_attr_set(e, "location", "geo:json",
                          json_pack("{s:s,s:[f,f]}", "type", "Point", "coordinates", lon, lat));
-    adapter_attr_set(e, "telephone", "Text", text(get_str(c, r, it, "phone")));
+    adapter_attr_set(e, "telephone", "Text", util_text(get_str(c, r, it, "phone")));
     if (url != NULL && strncmp(url, "http", 4) == 0 && !util_has_forbidden(url))
         adapter_attr_set(e, "url", "Text", json_string(url));
     bool member = status == NULL || strcmp(status, "active") == 0;
@@ -289,7 +279,7 @@ static json_t *map_account(adapter_ctx *ctx, currency *c, const json_t *it, cons
         adapter_attr_set(e, "pointBalance", "Number", json_integer(points));
     if (status != NULL) {
         const char *mapped = json_string_value(json_object_get(c->statuses, status));
-        adapter_attr_set(e, "accountStatus", "Text", text(mapped ? mapped : status));
+        adapter_attr_set(e, "accountStatus", "Text", util_text(mapped ? mapped : status));
     }
     adapter_attr_set(e, "dateObserved", "DateTime", json_string(updated));
     c->h->set_owner(ctx, e, owner);

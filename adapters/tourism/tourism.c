@@ -135,17 +135,6 @@ static char *trim(char *s)
     return s;
 }
 
-/* A cleaned text value, or NULL when s is empty. New reference. */
-static json_t *text(const char *s)
-{
-    if (s == NULL || *s == '\0')
-        return NULL;
-    char *clean = util_clean_text(s);
-    json_t *v = json_string(clean);
-    free(clean);
-    return v;
-}
-
 static bool parse_number(const char *s, double *out)
 {
     char *end;
@@ -263,18 +252,19 @@ static json_t *address(const tourism *t, const csv_record *rec)
     if (*a == '\0')
         return NULL;
     snprintf(street, sizeof street, "%s%s%s", a, *extra ? " " : "", extra);
-    json_t *addr = json_pack("{s:o,s:s}", "streetAddress", text(street), "addressCountry", "JP");
+    json_t *addr =
+        json_pack("{s:o,s:s}", "streetAddress", util_text(street), "addressCountry", "JP");
     json_t *v;
-    if ((v = text(field(t, rec, C_MUNICIPALITY))) != NULL)
+    if ((v = util_text(field(t, rec, C_MUNICIPALITY))) != NULL)
         json_object_set_new(addr, "addressLocality", v);
-    if ((v = text(field(t, rec, C_PREFECTURE))) != NULL)
+    if ((v = util_text(field(t, rec, C_PREFECTURE))) != NULL)
         json_object_set_new(addr, "addressRegion", v);
     return addr;
 }
 
 static json_t *contact(const tourism *t, const csv_record *rec)
 {
-    json_t *name = text(field(t, rec, C_CONTACT)), *phone = text(field(t, rec, C_PHONE));
+    json_t *name = util_text(field(t, rec, C_CONTACT)), *phone = util_text(field(t, rec, C_PHONE));
     if (name == NULL && phone == NULL)
         return NULL;
     json_t *c = json_object();
@@ -303,12 +293,12 @@ static json_t *map_row(const tourism *t, const csv_record *rec, const char **why
         return *why = "緯度/経度 are not a position", NULL;
     snprintf(eid, sizeof eid, POI_PREFIX "%s-%s", code, id);
     json_t *e = adapter_entity_new(eid, "PointOfInterest");
-    adapter_attr_set(e, "name", "Text", text(name));
+    adapter_attr_set(e, "name", "Text", util_text(name));
     adapter_attr_set(e, "category", "StructuredValue",
-                     json_pack("[o]", text(*cat ? cat : t->default_category)));
-    adapter_attr_set(e, "alternateName", "Text", text(field(t, rec, C_ENGLISH)));
-    adapter_attr_set(e, "nameKana", "Text", text(field(t, rec, C_KANA)));
-    adapter_attr_set(e, "description", "Text", text(field(t, rec, C_DESCRIPTION)));
+                     json_pack("[o]", util_text(*cat ? cat : t->default_category)));
+    adapter_attr_set(e, "alternateName", "Text", util_text(field(t, rec, C_ENGLISH)));
+    adapter_attr_set(e, "nameKana", "Text", util_text(field(t, rec, C_KANA)));
+    adapter_attr_set(e, "description", "Text", util_text(field(t, rec, C_DESCRIPTION)));
     if (located)
         adapter_attr_set(e, "location", "geo:json",
                          json_pack("{s:s,s:[f,f]}", "type", "Point", "coordinates", lon, lat));
@@ -321,7 +311,7 @@ static json_t *map_row(const tourism *t, const csv_record *rec, const char **why
         adapter_attr_set(e, "image", "Text", json_string(field(t, rec, C_IMAGE)));
     if (is_url(field(t, rec, C_URL)))
         adapter_attr_set(e, "additionalInfoURL", "Text", json_string(field(t, rec, C_URL)));
-    adapter_attr_set(e, "dataProvider", "Text", text(field(t, rec, C_MUNICIPALITY)));
+    adapter_attr_set(e, "dataProvider", "Text", util_text(field(t, rec, C_MUNICIPALITY)));
     if (is_url(t->csv_url))
         adapter_attr_set(e, "source", "Text", json_string(t->csv_url));
     return e;
@@ -473,7 +463,7 @@ static json_t *map_visit(adapter_ctx *ctx, const tourism *t, const json_t *item,
     if (type != NULL)
         adapter_attr_set(e, "visitorType", "Text", json_string(type));
     if (method != NULL)
-        adapter_attr_set(e, "observationMethod", "Text", text(method));
+        adapter_attr_set(e, "observationMethod", "Text", util_text(method));
     return e;
 }
 

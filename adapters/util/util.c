@@ -180,6 +180,16 @@ char *util_clean_text(const char *s)
     return out;
 }
 
+json_t *util_text(const char *s)
+{
+    if (s == NULL || *s == '\0')
+        return NULL;
+    char *clean = util_clean_text(s);
+    json_t *v = json_string(clean);
+    free(clean);
+    return v;
+}
+
 void util_digest(const void *data, size_t n, char out[17])
 {
     unsigned long long h = 14695981039346656037ULL;

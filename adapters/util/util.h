@@ -38,6 +38,9 @@ bool util_has_forbidden(const char *s);
  * their full-width forms, so Japanese text keeps its meaning
  * ("(株)" becomes "（株）"). New string. */
 char *util_clean_text(const char *s);
+/* util_clean_text(s) as a JSON string, or NULL when s is NULL or empty (so
+ * adapter_attr_set leaves the attribute out). New reference. */
+json_t *util_text(const char *s);
 
 /* 64-bit FNV-1a of n bytes, as 16 hex digits into out (17 bytes). Used to
  * notice which upstream records changed since the last run. */

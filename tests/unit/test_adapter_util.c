@@ -119,6 +119,11 @@ Test(util, ids_and_text)
     cr_expect_not(util_has_forbidden(s));
     free(s);
     cr_expect(util_has_forbidden("x=y"));
+    json_t *t = util_text("(有)つなぎ");
+    cr_expect_str_eq(json_string_value(t), "（有）つなぎ");
+    json_decref(t);
+    cr_expect_null(util_text(""));
+    cr_expect_null(util_text(NULL));
     char d1[17], d2[17];
     util_digest("abc", 3, d1);
     util_digest("abd", 3, d2);
