@@ -286,4 +286,18 @@ long long store_docs_count(store *s, const char *tenant, const char *collection,
 long long store_docs_update(store *s, const char *tenant, const char *collection,
                             const json_t *filter, const json_t *update, ngsi_error *err);
 
+/* ---------------------------------------------------------- JSON and BSON */
+
+/* Shared with the subscriptions' layout (csubs), which stores JSON values
+ * and attribute names the way entities do. */
+
+/* Append a JSON value as BSON (numbers as doubles, as Orion stores them). */
+void store_bson_append_json(bson_t *b, const char *key, const json_t *v);
+/* The value at it as JSON (new reference): integers stay integers,
+ * ObjectIds and dates become text, other BSON types null. */
+json_t *store_json_from_bson(const bson_iter_t *it);
+/* "a.b" is stored as "a=b"; writes into out (NGSI_NAME_MAX + 1). */
+void store_bson_encode_name(const char *name, char *out);
+void store_bson_decode_name(const char *key, char *out);
+
 #endif

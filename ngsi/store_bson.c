@@ -38,8 +38,6 @@ void store_bson_decode_name(const char *key, char *out)
 
 /* ------------------------------------------------------- json -> bson */
 
-void store_bson_append_json(bson_t *b, const char *key, const json_t *v);
-
 static void append_object(bson_t *b, const char *key, const json_t *v)
 {
     bson_t child;
@@ -179,8 +177,6 @@ void store_bson_from_entity(const ngsi_entity *e, const store_location *loc, bso
 
 /* ------------------------------------------------------- bson -> json */
 
-static json_t *json_from_iter(const bson_iter_t *it);
-
 static json_t *json_from_children(const bson_iter_t *it, bool array)
 {
     bson_iter_t child;
@@ -188,7 +184,7 @@ static json_t *json_from_children(const bson_iter_t *it, bool array)
     if (!bson_iter_recurse(it, &child))
         return out;
     while (bson_iter_next(&child)) {
-        json_t *v = json_from_iter(&child);
+        json_t *v = store_json_from_bson(&child);
         if (array)
             json_array_append_new(out, v);
         else
@@ -197,7 +193,7 @@ static json_t *json_from_children(const bson_iter_t *it, bool array)
     return out;
 }
 
-static json_t *json_from_iter(const bson_iter_t *it)
+json_t *store_json_from_bson(const bson_iter_t *it)
 {
     char oid[25];
     switch (bson_iter_type(it)) {
@@ -235,7 +231,7 @@ static json_t *typed_value_from_iter(const char *type, const bson_iter_t *it)
         ngsi_datetime_format(bson_iter_as_double(it), text);
         return json_string(text);
     }
-    return json_from_iter(it);
+    return store_json_from_bson(it);
 }
 
 static double number_or_zero(const bson_iter_t *it)

@@ -70,8 +70,6 @@ void store_bson_append_location(bson_t *b, const char *key, const store_location
 void store_bson_append_bbox_filter(bson_t *filter, const geo_bbox *q);
 /* The shape of e's location (new, geo_shape_free) and 1, or 0 if none. */
 int store_entity_shape(const ngsi_entity *e, geo_shape **shape);
-/* Append a JSON value as BSON (numbers as doubles, as Orion stores them). */
-void store_bson_append_json(bson_t *b, const char *key, const json_t *v);
 
 /* --- Orion's document layout (store_bson.c) --- */
 
@@ -81,9 +79,6 @@ void store_bson_append_key(bson_t *b, const char *key, const ngsi_entity *e);
 void store_bson_from_entity(const ngsi_entity *e, const store_location *loc, bson_t *out);
 /* One attribute as stored under attrs.<name>. */
 void store_bson_append_attr(bson_t *b, const char *key, const ngsi_attr *a);
-/* "a.b" is stored as "a=b"; writes into out (NGSI_NAME_MAX + 1). */
-void store_bson_encode_name(const char *name, char *out);
-void store_bson_decode_name(const char *key, char *out);
 /* Entity from a stored document. New entity, or NULL if the document is not
  * an entity. */
 ngsi_entity *store_bson_to_entity(const bson_t *doc);

@@ -15,97 +15,10 @@
  * mappings cannot drift apart.
  */
 #include "subs_private.h"
+#include "store.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-/* Attribute names with '.' are stored with '=' as Orion stores them. */
-static void encode_name(const char *name, char *out, size_t n, char from, char to)
-{
-    snprintf(out, n, "%s", name);
-    for (char *p = out; *p; p++)
-        if (*p == from)
-            *p = to;
-}
-
-/* ------------------------------------------------------ JSON and BSON */
-
-void subs_bson_append_json(bson_t *b, const char *key, const json_t *v)
-{
-    bson_t child;
-    const char *k;
-    json_t *item;
-    char idx[16];
-    switch (json_typeof(v)) {
-    case JSON_OBJECT:
-        bson_append_document_begin(b, key, -1, &child);
-        json_object_foreach((json_t *)v, k, item) subs_bson_append_json(&child, k, item);
-        bson_append_document_end(b, &child);
-        break;
-    case JSON_ARRAY:
-        bson_append_array_begin(b, key, -1, &child);
-        for (size_t i = 0; i < json_array_size(v); i++) {
-            const char *ik;
-            bson_uint32_to_string((uint32_t)i, &ik, idx, sizeof idx);
-            subs_bson_append_json(&child, ik, json_array_get(v, i));
-        }
-        bson_append_array_end(b, &child);
-        break;
-    case JSON_STRING:
-        bson_append_utf8(b, key, -1, json_string_value(v), (int)json_string_length(v));
-        break;
-    case JSON_INTEGER:
-    case JSON_REAL:
-        bson_append_double(b, key, -1, json_number_value(v));
-        break;
-    case JSON_TRUE:
-    case JSON_FALSE:
-        bson_append_bool(b, key, -1, json_is_true(v));
-        break;
-    case JSON_NULL:
-    default:
-        bson_append_null(b, key, -1);
-        break;
-    }
-}
-
-json_t *subs_json_from_iter(const bson_iter_t *it)
-{
-    bson_iter_t child;
-    json_t *out;
-    switch (bson_iter_type(it)) {
-    case BSON_TYPE_DOCUMENT:
-        out = json_object();
-        bson_iter_recurse(it, &child);
-        while (bson_iter_next(&child)) {
-            json_t *v = subs_json_from_iter(&child);
-            if (v != NULL)
-                json_object_set_new(out, bson_iter_key(&child), v);
-        }
-        return out;
-    case BSON_TYPE_ARRAY:
-        out = json_array();
-        bson_iter_recurse(it, &child);
-        while (bson_iter_next(&child)) {
-            json_t *v = subs_json_from_iter(&child);
-            json_array_append_new(out, v ? v : json_null());
-        }
-        return out;
-    case BSON_TYPE_UTF8:
-        return json_string(bson_iter_utf8(it, NULL));
-    case BSON_TYPE_DOUBLE:
-        return json_real(bson_iter_double(it));
-    case BSON_TYPE_INT32:
-    case BSON_TYPE_INT64:
-        return json_real((double)bson_iter_as_int64(it));
-    case BSON_TYPE_BOOL:
-        return json_boolean(bson_iter_bool(it));
-    case BSON_TYPE_NULL:
-        return json_null();
-    default:
-        return NULL;
-    }
-}
 
 /* ------------------------------------------------------------ writing */
 
@@ -194,13 +107,13 @@ static void append_ngsi(bson_t *b, const json_t *ngsi)
     {
         if (strcmp(k, "id") == 0 || strcmp(k, "type") == 0)
             continue;
-        encode_name(k, name, sizeof name, '.', '=');
+        store_bson_encode_name(k, name);
         bson_append_document_begin(&attrs, name, -1, &attr);
         BSON_APPEND_UTF8(&attr, "type", json_string_value(json_object_get(v, "type")));
-        subs_bson_append_json(&attr, "value", json_object_get(v, "value"));
+        store_bson_append_json(&attr, "value", json_object_get(v, "value"));
         json_t *md = json_object_get(v, "metadata");
         if (md != NULL && json_object_size(md) > 0)
-            subs_bson_append_json(&attr, "md", md);
+            store_bson_append_json(&attr, "md", md);
         bson_append_document_end(&attrs, &attr);
     }
     bson_append_document_end(&doc, &attrs);
@@ -212,15 +125,15 @@ static void append_custom(bson_t *b, const subs_sub *s)
     if (s->method != NULL)
         BSON_APPEND_UTF8(b, "method", s->method);
     if (s->headers != NULL)
-        subs_bson_append_json(b, "headers", s->headers);
+        store_bson_append_json(b, "headers", s->headers);
     if (s->qs != NULL)
-        subs_bson_append_json(b, "qs", s->qs);
+        store_bson_append_json(b, "qs", s->qs);
     if (s->payload_kind == SUBS_PAYLOAD_NONE)
         BSON_APPEND_NULL(b, "payload");
     else if (s->payload_kind == SUBS_PAYLOAD_TEXT)
         BSON_APPEND_UTF8(b, "payload", s->payload);
     else if (s->payload_kind == SUBS_PAYLOAD_JSON)
-        subs_bson_append_json(b, "json", s->json);
+        store_bson_append_json(b, "json", s->json);
     else if (s->payload_kind == SUBS_PAYLOAD_NGSI)
         append_ngsi(b, s->ngsi);
 }
@@ -288,7 +201,7 @@ void subs_to_bson(const subs_sub *s, bson_t *doc)
     append_notification(doc, s);
     append_counters(doc, &s->counters);
     if (s->owner != NULL) /* not part of Orion's layout; Orion ignores it */
-        subs_bson_append_json(doc, "tsunagiOwner", s->owner);
+        store_bson_append_json(doc, "tsunagiOwner", s->owner);
 }
 
 /* ------------------------------------------------------------- PATCH */
@@ -375,7 +288,7 @@ static json_t *get_json(const bson_t *doc, const char *key)
 {
     bson_iter_t it;
     if (bson_iter_init_find(&it, doc, key))
-        return subs_json_from_iter(&it);
+        return store_json_from_bson(&it);
     return NULL;
 }
 
@@ -488,7 +401,7 @@ static json_t *read_ngsi(const bson_t *doc)
         json_object_set(a, "type", json_object_get(v, "type"));
         json_object_set(a, "value", value ? value : json_null());
         json_object_set_new(a, "metadata", md ? json_incref(md) : json_object());
-        encode_name(k, name, sizeof name, '=', '.');
+        store_bson_decode_name(k, name);
         json_object_set_new(out, name, a);
     }
     json_decref(stored);
@@ -530,7 +443,7 @@ static void read_owner(const bson_t *doc, subs_sub *s)
 {
     bson_iter_t it;
     if (bson_iter_init_find(&it, doc, "tsunagiOwner") && BSON_ITER_HOLDS_DOCUMENT(&it))
-        s->owner = subs_json_from_iter(&it);
+        s->owner = store_json_from_bson(&it);
 }
 
 static void read_notification(const bson_t *doc, subs_sub *s)

@@ -37,11 +37,6 @@ void subs_list_push(ngsi_list *l, const char *s);
 /* A deep copy of src into dst (cleared first). */
 void subs_list_copy(ngsi_list *dst, const ngsi_list *src);
 
-/* JSON values as BSON and back (numbers as doubles, as Orion stores them). */
-void subs_bson_append_json(bson_t *b, const char *key, const json_t *v);
-/* New reference, or NULL for BSON types JSON cannot hold. */
-json_t *subs_json_from_iter(const bson_iter_t *it);
-
 /* Text form of a value for templates: strings raw, numbers in Orion's
  * format, other values as compact JSON. Appended to out. */
 void subs_value_text(ngsi_buf *out, const json_t *v);
