@@ -24,10 +24,10 @@ struct schema_map_slot {
     void *value;
 };
 
-static uint64_t map_hash(const void *key, size_t len)
+uint64_t map_hash(const void *key, size_t len)
 {
     const unsigned char *p = key;
-    uint64_t h = 1469598103934665603ULL;
+    uint64_t h = 14695981039346656037ULL;
     for (size_t i = 0; i < len; i++) {
         h ^= p[i];
         h *= 1099511628211ULL;

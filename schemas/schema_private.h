@@ -38,6 +38,9 @@ typedef struct schema_map {
     size_t used;
 } schema_map;
 
+/* 64-bit FNV-1a of len bytes: the map's hash, and value.c's for JSON
+ * values. */
+uint64_t map_hash(const void *key, size_t len);
 void *map_get(const schema_map *m, const void *key, size_t len);
 /* 0 when added, 1 when the key was already there (nothing changed), -1 when
  * out of memory. */

@@ -135,17 +135,6 @@ bool value_equal(const json_t *a, const json_t *b)
 
 /* ---- hashing consistent with value_equal ------------------------------- */
 
-static uint64_t hash_bytes(const void *p, size_t len)
-{
-    const unsigned char *s = p;
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < len; i++) {
-        h ^= s[i];
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
-
 static uint64_t hash_mix(uint64_t h, uint64_t v)
 {
     return h ^ (v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2));
@@ -172,7 +161,7 @@ static uint64_t value_hash(const json_t *v)
         /* A sum does not depend on key order. */
         for (void *it = json_object_iter((json_t *)v); it;
              it = json_object_iter_next((json_t *)v, it))
-            h += hash_mix(hash_bytes(json_object_iter_key(it), json_object_iter_key_len(it)),
+            h += hash_mix(map_hash(json_object_iter_key(it), json_object_iter_key_len(it)),
                           value_hash(json_object_iter_value(it)));
         return hash_mix(3, h);
     case JSON_ARRAY:
@@ -181,7 +170,7 @@ static uint64_t value_hash(const json_t *v)
             h = hash_mix(h, value_hash(json_array_get(v, i)));
         return h;
     case JSON_STRING:
-        return hash_mix(5, hash_bytes(json_string_value(v), json_string_length(v)));
+        return hash_mix(5, map_hash(json_string_value(v), json_string_length(v)));
     case JSON_INTEGER:
     case JSON_REAL:
         return hash_number(v);
