@@ -68,6 +68,8 @@ typedef struct broker_config {
     int notif_retry_base_ms; /* first backoff, doubling */
     int notif_retry_max_ms;  /* backoff cap */
     int http_timeout_ms;     /* notification timeout when the subscription sets none */
+    /* tsunagi-adapters' GET /status URL, shown in /statistics; "" for none */
+    char adapter_status[CONFIG_URI_MAX];
 } broker_config;
 
 /* Defaults, then environment (TSUNAGI_*), then command-line flags. On a bad

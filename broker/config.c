@@ -101,6 +101,8 @@ static const option_spec OPTIONS[] = {
      "longest wait between retries in milliseconds (30000)"},
     {"httpTimeout", "TSUNAGI_HTTP_TIMEOUT", OPT_INT, F(http_timeout_ms), 0, 1, 1800000,
      "notification timeout in milliseconds when the subscription sets none (5000)"},
+    {"adapterStatus", "TSUNAGI_ADAPTER_STATUS", OPT_STR, F(adapter_status), S(adapter_status), 0, 0,
+     "tsunagi-adapters' status URL, shown under \"adapters\" in /statistics (none)"},
 };
 
 #define NOPTIONS (sizeof OPTIONS / sizeof *OPTIONS)

@@ -8,15 +8,28 @@
  * "notifications" block with the figures Orion lacks (retried, in flight)
  * under plain names. DELETE resets the counters and the measuring interval;
  * what is state (queue size, cached items) is not reset, as in Orion.
+ *
+ * With -adapterStatus, GET /statistics also shows the adapters. They run in
+ * their own process (tsunagi-adapters), which keeps their status; the broker
+ * keeps none and asks the host on each request, so every broker of a town
+ * shows the same figures. A host that does not answer is shown as
+ * "adaptersError" beside the broker's own figures, not as a failed request.
  */
+#include "authz.h"
 #include "broker_private.h"
 #include "subs_private.h"
 
+#include <curl/curl.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* /cache/statistics lists ids only while the list stays readable. */
 #define CACHE_IDS_SHOWN_MAX 1000
+/* The host answers from memory, usually on loopback: a slow answer means
+ * trouble, and a statistics request should not wait long for it. */
+#define ADAPTER_STATUS_TIMEOUT_MS 2000
+/* Far above any real status (about 600 bytes per adapter). */
+#define ADAPTER_STATUS_MAX (4 << 20)
 
 static json_t *notif_queue(const notify_stats *n)
 {
@@ -46,6 +59,71 @@ static json_t *notifications(const notify_stats *n)
     return o;
 }
 
+static size_t collect(char *data, size_t size, size_t n, void *arg)
+{
+    ngsi_buf *b = arg;
+    if (b->len + size * n > ADAPTER_STATUS_MAX)
+        return 0; /* curl fails the transfer */
+    ngsi_buf_append(b, data, size * n);
+    return size * n;
+}
+
+/* The host's list of adapters (new reference), or NULL with why filled in. */
+static json_t *adapter_status_fetch(const char *url, char *why, size_t whysz)
+{
+    ngsi_buf body = {0};
+    long status = 0;
+    json_t *list = NULL;
+    CURL *h = curl_easy_init();
+    if (h == NULL)
+        abort();
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)ADAPTER_STATUS_TIMEOUT_MS);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
+    CURLcode rc = curl_easy_perform(h);
+    if (rc == CURLE_OK)
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_cleanup(h);
+    json_t *doc = status == 200 ? json_loadb(body.data ? body.data : "", body.len, 0, NULL) : NULL;
+    if (rc != CURLE_OK)
+        snprintf(why, whysz, "%s: %s", url, curl_easy_strerror(rc));
+    else if (status != 200)
+        snprintf(why, whysz, "%s: answered %ld", url, status);
+    else if (!json_is_array(json_object_get(doc, "adapters")))
+        snprintf(why, whysz, "%s: not an adapter status (no \"adapters\" list)", url);
+    else
+        list = json_incref(json_object_get(doc, "adapters"));
+    json_decref(doc);
+    ngsi_buf_free(&body);
+    return list;
+}
+
+/* With auth on, the adapters' errors name upstream systems: only the town
+ * and adapters see them, as only they read id links. */
+static bool may_see_adapters(const call *c)
+{
+    const auth_principal *p = authz_principal(c);
+    return !broker_auth_on(c->b) ||
+           (p != NULL && auth_principal_has_role(p, AUTH_ROLE_TOWN | AUTH_ROLE_ADAPTER));
+}
+
+static void add_adapters(call *c, json_t *o)
+{
+    char why[CONFIG_URI_MAX + 256]; /* the URL and the reason */
+    const char *url = c->b->cfg.adapter_status;
+    if (url[0] == '\0' || !may_see_adapters(c))
+        return;
+    json_t *list = adapter_status_fetch(url, why, sizeof why);
+    if (list == NULL) {
+        log_msg(LOG_WARN, "adapter status: %s", why);
+        json_object_set_new(o, "adaptersError", json_string(why));
+        list = json_array();
+    }
+    json_object_set_new(o, "adapters", list);
+}
+
 int h_statistics_get(call *c, ngsi_error *err)
 {
     notify_stats n;
@@ -58,6 +136,7 @@ int h_statistics_get(call *c, ngsi_error *err)
     json_object_set_new(o, "uptime_in_secs", json_integer((json_int_t)(now - c->b->started)));
     json_object_set_new(o, "measuring_interval_in_secs",
                         json_integer((json_int_t)(now - cs.since)));
+    add_adapters(c, o);
     reply_json(c, 200, o);
     return 0;
 }

@@ -9,7 +9,8 @@
 #
 # Programs come from the environment (set by tests/CMakeLists.txt):
 # TA_BROKER, TA_HOST, TA_UPSTREAM, and the plugins TA_FHIR_SO,
-# TA_TOURISM_SO, TA_CURRENCY_SO, TA_TEMPLATE_SO, TA_CRASH_SO.
+# TA_TOURISM_SO, TA_CURRENCY_SO, TA_TEMPLATE_SO, TA_CRASH_SO, and TA_TOKEN
+# (tsunagi-token).
 set -euo pipefail
 export LC_ALL=C.UTF-8
 
@@ -19,6 +20,7 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/tsunagi-adapters-test.XXXXXX")
 TA_DB=ad$$
 TA_PIDS=()
 TA_OWN_DB=""
+TA_DB_URI=""
 TA_HOST_PID=""
 TA_BROKER_PID=""
 TA_WAIT_S=${TA_WAIT_S:-60} # a sanitizer build on a loaded 2-core machine is slow
@@ -64,14 +66,20 @@ ta_eq() {
     [ "$1" = "$2" ] || ta_fail "$3: expected '$2', got '$1'"
 }
 
+# Sets TA_DB_URI, starting a database of the test's own the first time
+# when there is no fixture. Not called in $(...): TA_OWN_DB must reach
+# ta_cleanup, which stops that database.
 ta_db_uri() {
     local dir=${TSUNAGI_TEST_DB_DIR:-}
     if [ -z "$dir" ] || [ ! -f "$dir/mongo.port" ]; then
         dir=$T/db
-        TA_OWN_DB=1
-        "$TA_ROOT/scripts/mongo" start "$dir" --port 0 >/dev/null 2>&1 || ta_fail "cannot start the database"
+        if [ -z "$TA_OWN_DB" ]; then
+            TA_OWN_DB=1
+            "$TA_ROOT/scripts/mongo" start "$dir" --port 0 >/dev/null 2>&1 ||
+                ta_fail "cannot start the database"
+        fi
     fi
-    echo "mongodb://127.0.0.1:$(cat "$dir/mongo.port")"
+    TA_DB_URI="mongodb://127.0.0.1:$(cat "$dir/mongo.port")"
 }
 
 # Wait until FILE has a line matching REGEX; print the first match.
@@ -85,19 +93,27 @@ ta_wait_line() {
     return 1
 }
 
-# Start the broker with the project's schemas; sets BROKER (its URL).
-ta_start_broker() {
-    local uri
-    uri=$(ta_db_uri)
-    "$TA_BROKER" -port 0 -dbURI "$uri" -db "$TA_DB" -logLevel INFO \
+# Start a broker with the project's schemas, logging to LOG, with extra
+# ARGS: ta_spawn_broker LOG ARGS...; sets TA_SPAWNED (its URL) and
+# TA_SPAWNED_PID. Every broker of a test shares its database.
+ta_spawn_broker() {
+    local log=$1 line
+    shift
+    ta_db_uri
+    "$TA_BROKER" -port 0 -dbURI "$TA_DB_URI" -db "$TA_DB" -logLevel INFO \
         -schemaDir "$TA_ROOT/schemas/models" -schemaMap "$TA_ROOT/tests/data/schema-map.json" \
-        "$@" >"$T/broker.log" 2>&1 &
-    TA_BROKER_PID=$!
-    TA_PIDS+=("$TA_BROKER_PID")
-    local line port
-    line=$(ta_wait_line "$T/broker.log" 'listening on port [0-9]+') || ta_fail "the broker did not start"
-    port=${line##* }
-    BROKER=http://127.0.0.1:$port
+        "$@" >"$log" 2>&1 &
+    TA_SPAWNED_PID=$!
+    TA_PIDS+=("$TA_SPAWNED_PID")
+    line=$(ta_wait_line "$log" 'listening on port [0-9]+') || ta_fail "the broker did not start"
+    TA_SPAWNED=http://127.0.0.1:${line##* }
+}
+
+# Start the broker the adapters write to; sets BROKER (its URL).
+ta_start_broker() {
+    ta_spawn_broker "$T/broker.log" "$@"
+    BROKER=$TA_SPAWNED
+    TA_BROKER_PID=$TA_SPAWNED_PID
 }
 
 # Start the upstream server with ARGS; sets UPSTREAM (its URL).
@@ -131,12 +147,12 @@ ta_stop_host() {
     ta_sanitizer_check "$T/host.log" || ta_fail "sanitizer report in the host's log"
 }
 
-# Stop the broker: it must exit 0 (no crash, no leak).
+# Stop the broker (or the one with PID): it must exit 0 (no crash, no leak).
 ta_stop_broker() {
-    kill "$TA_BROKER_PID"
-    local rc=0
-    wait "$TA_BROKER_PID" || rc=$?
-    [ "$rc" -eq 0 ] || ta_fail "the broker exited with $rc after SIGTERM"
+    local pid=${1:-$TA_BROKER_PID} rc=0
+    kill "$pid"
+    wait "$pid" || rc=$?
+    [ "$rc" -eq 0 ] || ta_fail "the broker $pid exited with $rc after SIGTERM"
 }
 
 # The status of adapter NAME (JSON).
