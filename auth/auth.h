@@ -207,6 +207,9 @@ typedef struct auth_scope {
     const char *type;
 } auth_scope;
 
+/* True if scope item s grants action on resource, whatever its type part says. */
+bool auth_scope_grants(const auth_scope *s, const char *resource, const char *action);
+
 size_t auth_principal_scope_count(const auth_principal *p);
 /* Borrowed; NULL if i is out of range. */
 const auth_scope *auth_principal_scope_at(const auth_principal *p, size_t i);
@@ -219,6 +222,10 @@ const auth_scope *auth_principal_scope_at(const auth_principal *p, size_t i);
  */
 bool auth_principal_has_scope(const auth_principal *p, const char *resource, const char *action,
                               const char *type);
+
+/* True if some scope item of p grants action on resource for at least one type (a
+ * coarse check before the per-type decisions). p may be NULL (no token: false). */
+bool auth_principal_may(const auth_principal *p, const char *resource, const char *action);
 
 /* ---- tenants ------------------------------------------------------------------- */
 
@@ -362,10 +369,6 @@ unsigned auth_access(const auth_policy *pol, const auth_principal *p, auth_actio
  */
 int auth_access_denied(const auth_policy *pol, const auth_principal *p, auth_action action,
                        const char *type, auth_error *err);
-
-/* True if some scope item of p grants action on resource for at least one type (a
- * coarse check before the per-type decisions). */
-bool auth_principal_may(const auth_principal *p, const char *resource, const char *action);
 
 /* True if p may see owner's common ID itself: p is town, or p is a resident whose sub
  * is owner. Everyone else gets auth_pseudonym(secret, owner, sub of p). */
