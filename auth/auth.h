@@ -271,6 +271,16 @@ int auth_token_from_headers(const char *authorization, const char *x_auth_token,
 int auth_token_decode_unverified(const char *token, json_t **header, json_t **claims,
                                  auth_error *err);
 
+/* ---- secret files ----------------------------------------------------------------- */
+
+/*
+ * Reads a secret (the HS256 secret, the pseudonym secret) from a regular file of at
+ * most 1 MiB, without one final "\n" or "\r\n" that editors and `echo` add.
+ * Returns a new NUL-terminated buffer holding *len bytes (wipe it, then free()), or
+ * NULL with err filled in (AUTH_E_CONFIG; AUTH_E_INTERNAL if memory ran out).
+ */
+char *auth_read_secret_file(const char *path, size_t *len, auth_error *err);
+
 /* ---- pairwise pseudonyms --------------------------------------------------------- */
 
 /* Length of a pseudonym: hex of a SHA-256 HMAC. */

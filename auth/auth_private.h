@@ -36,8 +36,6 @@ char *auth_b64url_encode(const unsigned char *in, size_t len);
 /* Reads a whole file. Returns a new NUL-terminated buffer (free()) holding *len bytes,
  * or NULL with err filled in (AUTH_E_CONFIG). */
 char *auth_read_file(const char *path, size_t *len, auth_error *err);
-/* Same for a secret file, without one final "\n" or "\r\n". */
-char *auth_read_secret_file(const char *path, size_t *len, auth_error *err);
 
 /* ---- keys (jwk.c) ---- */
 
