@@ -128,11 +128,6 @@ int auth_token_parse(const char *token, json_t **header, json_t **claims, size_t
  * *out set, 0 if absent, -1 with err (AUTH_E_CLAIMS) if not a valid date. */
 int auth_claim_time(const json_t *claims, const char *name, time_t *out, auth_error *err);
 
-/* ---- principals (principal.c) ---- */
-
-/* Sets the validity window cached with a principal built by the verifier. */
-void auth_principal_set_expires(auth_principal *p, time_t exp);
-
 /* ---- cache of verified tokens (token_cache.c) ---- */
 
 #define AUTH_DIGEST_LEN 32 /* SHA-256 */

@@ -249,11 +249,6 @@ auth_principal *auth_principal_from_claims(const json_t *claims, auth_error *err
     return NULL;
 }
 
-void auth_principal_set_expires(auth_principal *p, time_t exp)
-{
-    p->expires = exp;
-}
-
 auth_principal *auth_principal_incref(auth_principal *p)
 {
     atomic_fetch_add_explicit(&p->refs, 1, memory_order_relaxed);
