@@ -207,6 +207,9 @@ typedef struct auth_scope {
     const char *type;
 } auth_scope;
 
+/* True if scope item s grants action on resource, whatever its type part says. */
+bool auth_scope_grants(const auth_scope *s, const char *resource, const char *action);
+
 size_t auth_principal_scope_count(const auth_principal *p);
 /* Borrowed; NULL if i is out of range. */
 const auth_scope *auth_principal_scope_at(const auth_principal *p, size_t i);
@@ -219,6 +222,10 @@ const auth_scope *auth_principal_scope_at(const auth_principal *p, size_t i);
  */
 bool auth_principal_has_scope(const auth_principal *p, const char *resource, const char *action,
                               const char *type);
+
+/* True if some scope item of p grants action on resource for at least one type (a
+ * coarse check before the per-type decisions). p may be NULL (no token: false). */
+bool auth_principal_may(const auth_principal *p, const char *resource, const char *action);
 
 /* ---- tenants ------------------------------------------------------------------- */
 
@@ -263,6 +270,16 @@ int auth_token_from_headers(const char *authorization, const char *x_auth_token,
  */
 int auth_token_decode_unverified(const char *token, json_t **header, json_t **claims,
                                  auth_error *err);
+
+/* ---- secret files ----------------------------------------------------------------- */
+
+/*
+ * Reads a secret (the HS256 secret, the pseudonym secret) from a regular file of at
+ * most 1 MiB, without one final "\n" or "\r\n" that editors and `echo` add.
+ * Returns a new NUL-terminated buffer holding *len bytes (wipe it, then free()), or
+ * NULL with err filled in (AUTH_E_CONFIG; AUTH_E_INTERNAL if memory ran out).
+ */
+char *auth_read_secret_file(const char *path, size_t *len, auth_error *err);
 
 /* ---- pairwise pseudonyms --------------------------------------------------------- */
 
@@ -362,10 +379,6 @@ unsigned auth_access(const auth_policy *pol, const auth_principal *p, auth_actio
  */
 int auth_access_denied(const auth_policy *pol, const auth_principal *p, auth_action action,
                        const char *type, auth_error *err);
-
-/* True if some scope item of p grants action on resource for at least one type (a
- * coarse check before the per-type decisions). */
-bool auth_principal_may(const auth_principal *p, const char *resource, const char *action);
 
 /* True if p may see owner's common ID itself: p is town, or p is a resident whose sub
  * is owner. Everyone else gets auth_pseudonym(secret, owner, sub of p). */

@@ -36,8 +36,6 @@ char *auth_b64url_encode(const unsigned char *in, size_t len);
 /* Reads a whole file. Returns a new NUL-terminated buffer (free()) holding *len bytes,
  * or NULL with err filled in (AUTH_E_CONFIG). */
 char *auth_read_file(const char *path, size_t *len, auth_error *err);
-/* Same for a secret file, without one final "\n" or "\r\n". */
-char *auth_read_secret_file(const char *path, size_t *len, auth_error *err);
 
 /* ---- keys (jwk.c) ---- */
 
@@ -129,11 +127,6 @@ int auth_token_parse(const char *token, json_t **header, json_t **claims, size_t
 /* Reads NumericDate claim `name` (integer or real seconds) of claims. Returns 1 with
  * *out set, 0 if absent, -1 with err (AUTH_E_CLAIMS) if not a valid date. */
 int auth_claim_time(const json_t *claims, const char *name, time_t *out, auth_error *err);
-
-/* ---- principals (principal.c) ---- */
-
-/* Sets the validity window cached with a principal built by the verifier. */
-void auth_principal_set_expires(auth_principal *p, time_t exp);
 
 /* ---- cache of verified tokens (token_cache.c) ---- */
 

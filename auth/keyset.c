@@ -303,9 +303,12 @@ static int load_key_file(const auth_key_source *src, auth_keyset *ks, auth_error
     const char *p = text;
     while (isspace((unsigned char)*p))
         p++;
+    /* Counted from here: a secret loaded before must not hide a key file that gives
+     * nothing, such as a JWKS whose entries are all skipped. */
+    size_t before = ks->count;
     int rc = *p == '{' ? auth_jwks_parse(text, len, ks, err)
                        : load_pem(src->key_file, text, len, src->key_kid, ks, err);
-    if (rc == 0 && ks->count == 0)
+    if (rc == 0 && ks->count == before)
         rc = auth_fail(err, AUTH_E_CONFIG, "%s holds no RS256, ES256 or HS256 signing key",
                        src->key_file);
     free(text);

@@ -278,19 +278,6 @@ int auth_access_denied(const auth_policy *pol, const auth_principal *p, auth_act
                      tn, type);
 }
 
-bool auth_principal_may(const auth_principal *p, const char *resource, const char *action)
-{
-    size_t n = p ? auth_principal_scope_count(p) : 0;
-    for (size_t i = 0; i < n; i++) {
-        const auth_scope *s = auth_principal_scope_at(p, i);
-        bool res = strcmp(s->resource, "*") == 0 || strcmp(s->resource, resource) == 0;
-        bool act = strcmp(s->action, "*") == 0 || strcmp(s->action, action) == 0;
-        if (res && act)
-            return true;
-    }
-    return false;
-}
-
 bool auth_sees_common_id(const auth_principal *p, const char *owner)
 {
     if (p == NULL)

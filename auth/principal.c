@@ -249,11 +249,6 @@ auth_principal *auth_principal_from_claims(const json_t *claims, auth_error *err
     return NULL;
 }
 
-void auth_principal_set_expires(auth_principal *p, time_t exp)
-{
-    p->expires = exp;
-}
-
 auth_principal *auth_principal_incref(auth_principal *p)
 {
     atomic_fetch_add_explicit(&p->refs, 1, memory_order_relaxed);
@@ -309,6 +304,11 @@ static bool part_matches(const char *granted, const char *wanted)
     return strcmp(granted, "*") == 0 || (wanted != NULL && strcmp(granted, wanted) == 0);
 }
 
+bool auth_scope_grants(const auth_scope *s, const char *resource, const char *action)
+{
+    return part_matches(s->resource, resource) && part_matches(s->action, action);
+}
+
 bool auth_principal_has_scope(const auth_principal *p, const char *resource, const char *action,
                               const char *type)
 {
@@ -316,9 +316,17 @@ bool auth_principal_has_scope(const auth_principal *p, const char *resource, con
         return false;
     for (size_t i = 0; i < p->scope_count; i++) {
         const auth_scope *s = &p->scopes[i];
-        if (part_matches(s->resource, resource) && part_matches(s->action, action) &&
+        if (auth_scope_grants(s, resource, action) &&
             (s->type == NULL || part_matches(s->type, type)))
             return true;
     }
+    return false;
+}
+
+bool auth_principal_may(const auth_principal *p, const char *resource, const char *action)
+{
+    for (size_t i = 0; p != NULL && i < p->scope_count; i++)
+        if (auth_scope_grants(&p->scopes[i], resource, action))
+            return true;
     return false;
 }

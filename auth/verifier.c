@@ -387,10 +387,11 @@ static auth_principal *verify_token(const auth_verifier *v, const auth_keyset *k
     auth_principal *p = NULL;
     time_t exp = 0;
     const auth_key *key = key_for(ks, header, sig_len, err);
+    /* The principal reads exp from the same claims that check_times() checked. */
     if (key != NULL && check_signature(token, key, err) == 0 &&
         check_times(v, claims, now, &exp, valid_from, err) == 0 &&
-        check_iss_aud(v, claims, err) == 0 && (p = auth_principal_from_claims(claims, err)))
-        auth_principal_set_expires(p, exp);
+        check_iss_aud(v, claims, err) == 0)
+        p = auth_principal_from_claims(claims, err);
     json_decref(header);
     json_decref(claims);
     return p;

@@ -66,22 +66,22 @@ static json_t *load_config(const char *path, ngsi_error *err)
 /* The pseudonym secret: the file's bytes without one final newline. */
 static int load_pseudonym_secret(authz *az, const char *path, ngsi_error *err)
 {
-    FILE *f = fopen(path, "rb");
-    unsigned char buf[AUTHZ_PSEUDONYM_SECRET_MAX + 1];
-    if (f == NULL)
-        return ngsi_internal(err, "cannot read the pseudonym secret file %s", path);
-    size_t n = fread(buf, 1, sizeof buf, f);
-    fclose(f);
-    if (n > 0 && buf[n - 1] == '\n')
-        n--;
-    if (n > 0 && buf[n - 1] == '\r')
-        n--;
-    if (n < AUTH_PSEUDONYM_SECRET_MIN || n > AUTHZ_PSEUDONYM_SECRET_MAX)
-        return ngsi_internal(err, "the pseudonym secret in %s must have %d to %d bytes", path,
-                             AUTH_PSEUDONYM_SECRET_MIN, AUTHZ_PSEUDONYM_SECRET_MAX);
-    memcpy(az->pseudonym_secret, buf, n);
-    az->pseudonym_len = n;
-    return 0;
+    auth_error ae;
+    size_t n = 0;
+    char *text = auth_read_secret_file(path, &n, &ae);
+    if (text == NULL)
+        return ngsi_internal(err, "pseudonym secret: %s", ae.description);
+    int rc = 0;
+    if (n < AUTH_PSEUDONYM_SECRET_MIN || n > AUTHZ_PSEUDONYM_SECRET_MAX) {
+        rc = ngsi_internal(err, "the pseudonym secret in %s must have %d to %d bytes", path,
+                           AUTH_PSEUDONYM_SECRET_MIN, AUTHZ_PSEUDONYM_SECRET_MAX);
+    } else {
+        memcpy(az->pseudonym_secret, text, n);
+        az->pseudonym_len = n;
+    }
+    explicit_bzero(text, n);
+    free(text);
+    return rc;
 }
 
 static const char *opt(const char *s)
@@ -147,7 +147,8 @@ void authz_free(authz *az)
         return;
     auth_verifier_free(az->verifier);
     auth_policy_free(az->policy);
-    memset(az->pseudonym_secret, 0, sizeof az->pseudonym_secret);
+    /* explicit_bzero: a memset just before free() may be optimised away. */
+    explicit_bzero(az->pseudonym_secret, sizeof az->pseudonym_secret);
     free(az);
 }
 

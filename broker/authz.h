@@ -138,7 +138,10 @@ json_t *authz_principal_claims(const auth_principal *p);
  * in *out. */
 int consent_find_active(store *st, const char *tenant, const char *service, const char *resident,
                         double now, json_t **out, ngsi_error *err);
-/* Whether the stored consent c covers type (or its category) at time now. */
+/* Whether the stored consent c holds at time now: not revoked, not expired. */
+bool consent_active(const json_t *c, double now);
+/* Whether the stored consent c is active and covers type (or its category) at time
+ * now. */
 bool consent_covers(const json_t *c, const char *type, const char *category, double now);
 
 /* ---- /tsunagi/... endpoints (h_tsunagi.c) ---- */

@@ -297,10 +297,9 @@ static void scoped_unconfigured(const az_ctx *x, const char *action, const ngsi_
     size_t n = x->p ? auth_principal_scope_count(x->p) : 0;
     for (size_t i = 0; i < n; i++) {
         const auth_scope *s = auth_principal_scope_at(x->p, i);
-        bool res = strcmp(s->resource, "*") == 0 || strcmp(s->resource, "entities") == 0;
-        bool act = strcmp(s->action, "*") == 0 || strcmp(s->action, action) == 0;
-        if (res && act && s->type != NULL && strcmp(s->type, "*") != 0 &&
-            !ngsi_list_has(configured, s->type) && !ngsi_list_has(out, s->type))
+        if (auth_scope_grants(s, "entities", action) && s->type != NULL &&
+            strcmp(s->type, "*") != 0 && !ngsi_list_has(configured, s->type) &&
+            !ngsi_list_has(out, s->type))
             push(out, s->type);
     }
 }

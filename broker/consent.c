@@ -12,6 +12,13 @@
 
 #include <string.h>
 
+bool consent_active(const json_t *c, double now)
+{
+    const json_t *expires = json_object_get(c, "expires");
+    return json_object_get(c, "revoked") == NULL &&
+           (expires == NULL || json_number_value(expires) > now);
+}
+
 int consent_find_active(store *st, const char *tenant, const char *service, const char *resident,
                         double now, json_t **out, ngsi_error *err)
 {
@@ -30,8 +37,7 @@ int consent_find_active(store *st, const char *tenant, const char *service, cons
     size_t i;
     json_array_foreach(found, i, c)
     {
-        const json_t *expires = json_object_get(c, "expires");
-        if (expires == NULL || json_number_value(expires) > now)
+        if (consent_active(c, now))
             json_array_append(active, c);
     }
     json_decref(found);
@@ -55,10 +61,7 @@ static bool array_has(const json_t *arr, const char *s)
 
 bool consent_covers(const json_t *c, const char *type, const char *category, double now)
 {
-    const json_t *expires = json_object_get(c, "expires");
-    if (json_object_get(c, "revoked") != NULL)
-        return false;
-    if (expires != NULL && json_number_value(expires) <= now)
+    if (!consent_active(c, now))
         return false;
     return array_has(json_object_get(c, "types"), type) ||
            array_has(json_object_get(c, "categories"), category);

@@ -68,6 +68,30 @@ static int own_link_only(call *c, const char *common_id, ngsi_error *err)
     return 0;
 }
 
+/* ... and may replace or remove only a link that already names them, else a resident
+ * could take over another's upstream id (and so their personal data). A link that
+ * does not exist passes when absent_ok, else 404. The check and the write after it are
+ * two database requests, so a change between them is not seen; closing that needs a
+ * conditional write in the store (filter on commonId). */
+static int own_existing_link(call *c, const char *system, const char *value, bool absent_ok,
+                             ngsi_error *err)
+{
+    const auth_principal *p = authz_principal(c);
+    if (p == NULL || auth_principal_has_role(p, AUTH_ROLE_TOWN))
+        return 0;
+    store_idlink l;
+    ngsi_error why = {0};
+    if (store_idlink_get(c->b->store, c->tenant, system, value, &l, &why) < 0) {
+        if (why.status == 404 && absent_ok)
+            return 0;
+        *err = why;
+        return -1;
+    }
+    int rc = own_link_only(c, l.common_id, err);
+    store_idlink_clear(&l);
+    return rc;
+}
+
 int h_idlink_put(call *c, ngsi_error *err)
 {
     const char *system, *value, *common_id;
@@ -77,10 +101,12 @@ int h_idlink_put(call *c, ngsi_error *err)
     json_t *body = call_json_body(c, err);
     if (body == NULL)
         return -1;
-    int rc = (common_id = body_common_id(body, err)) == NULL || own_link_only(c, common_id, err) < 0
-                 ? -1
-                 : store_idlink_put(c->b->store, c->tenant, system, value, common_id, ngsi_now(),
-                                    &created, err);
+    common_id = body_common_id(body, err);
+    bool allowed = common_id != NULL && own_link_only(c, common_id, err) == 0 &&
+                   own_existing_link(c, system, value, true, err) == 0;
+    int rc = allowed ? store_idlink_put(c->b->store, c->tenant, system, value, common_id,
+                                        ngsi_now(), &created, err)
+                     : -1;
     json_decref(body);
     if (rc < 0)
         return -1;
@@ -110,13 +136,9 @@ int h_idlink_get(call *c, ngsi_error *err)
 int h_idlink_delete(call *c, ngsi_error *err)
 {
     const char *system, *value;
-    store_idlink l;
     if (path_parts(c, &system, &value, err) < 0 ||
-        store_idlink_get(c->b->store, c->tenant, system, value, &l, err) < 0)
-        return -1;
-    int rc = own_link_only(c, l.common_id, err);
-    store_idlink_clear(&l);
-    if (rc < 0 || store_idlink_delete(c->b->store, c->tenant, system, value, err) < 0)
+        own_existing_link(c, system, value, false, err) < 0 ||
+        store_idlink_delete(c->b->store, c->tenant, system, value, err) < 0)
         return -1;
     reply_empty(c, 204);
     return 0;

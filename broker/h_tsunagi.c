@@ -195,10 +195,7 @@ static json_t *consent_render(const json_t *doc, double now)
     add_date(o, "created", json_object_get(doc, "created"));
     add_date(o, "expires", json_object_get(doc, "expires"));
     add_date(o, "revoked", json_object_get(doc, "revoked"));
-    const json_t *exp = json_object_get(doc, "expires");
-    bool active =
-        json_object_get(doc, "revoked") == NULL && (exp == NULL || json_number_value(exp) > now);
-    json_object_set_new(o, "active", json_boolean(active));
+    json_object_set_new(o, "active", json_boolean(consent_active(doc, now)));
     return o;
 }
 

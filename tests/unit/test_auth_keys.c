@@ -209,6 +209,16 @@ Test(auth_keys, jwks_entries_not_for_signing_are_skipped)
     json_object_set_new(only_enc[0], "use", json_string("enc"));
     write_jwks(path, 1, only_enc);
     assert_load_fails(path, "no RS256, ES256 or HS256 signing key");
+    /* ... also when a secret is configured beside it: the key file is still useless. */
+    auth_config cfg;
+    auth_config_init(&cfg);
+    cfg.secret = TEST_SECRET;
+    cfg.key_file = path;
+    auth_error err;
+    cr_assert_null(auth_verifier_new(&cfg, &err), "a key file without usable keys loaded");
+    cr_assert_eq(err.code, AUTH_E_CONFIG);
+    cr_assert(strstr(err.description, "no RS256, ES256 or HS256 signing key") != NULL, "error: %s",
+              err.description);
     EVP_PKEY_free(rsa);
     EVP_PKEY_free(p384);
     free(path);

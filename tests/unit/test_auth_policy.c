@@ -217,6 +217,12 @@ Test(auth_policy, coarse_scope_check)
     cr_assert(auth_principal_may(p, "subscriptions", "write"));
     cr_assert(auth_principal_may(p, "subscriptions", "read"));
     cr_assert_not(auth_principal_may(NULL, "entities", "read"));
+    /* One item at a time, its type part aside. */
+    const auth_scope *item = auth_principal_scope_at(p, 0);
+    cr_assert(auth_scope_grants(item, "entities", "write"));
+    cr_assert_not(auth_scope_grants(item, "entities", "read"));
+    cr_assert_not(auth_scope_grants(item, "subscriptions", "write"));
+    cr_assert(auth_scope_grants(auth_principal_scope_at(p, 1), "subscriptions", "read"));
     auth_principal_decref(p);
 }
 
