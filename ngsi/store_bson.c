@@ -15,11 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static bool is_datetime_type(const char *type)
-{
-    return type != NULL && (strcmp(type, "DateTime") == 0 || strcmp(type, "ISO8601") == 0);
-}
-
 void store_bson_encode_name(const char *name, char *out)
 {
     size_t i = 0;
@@ -93,7 +88,7 @@ void store_bson_append_json(bson_t *b, const char *key, const json_t *v)
 static void append_typed_value(bson_t *b, const char *type, const json_t *v)
 {
     double t;
-    if (is_datetime_type(type) && json_is_string(v) &&
+    if (ngsi_datetime_type(type) && json_is_string(v) &&
         ngsi_datetime_parse(json_string_value(v), &t) == 0)
         bson_append_double(b, "value", -1, t);
     else
@@ -226,7 +221,7 @@ json_t *store_json_from_bson(const bson_iter_t *it)
 /* A stored value; numbers of DateTime type back to ISO text. */
 static json_t *typed_value_from_iter(const char *type, const bson_iter_t *it)
 {
-    if (is_datetime_type(type) && BSON_ITER_HOLDS_NUMBER(it)) {
+    if (ngsi_datetime_type(type) && BSON_ITER_HOLDS_NUMBER(it)) {
         char text[NGSI_DATETIME_MAX];
         ngsi_datetime_format(bson_iter_as_double(it), text);
         return json_string(text);
