@@ -238,22 +238,24 @@ static double number_or_zero(const bson_iter_t *it)
     return 0;
 }
 
+/* The string at it; "" when it is NULL or holds something else. */
 static char *dup_utf8(const bson_iter_t *it)
 {
-    char *s = strdup(BSON_ITER_HOLDS_UTF8(it) ? bson_iter_utf8(it, NULL) : "");
+    char *s = strdup(it != NULL && BSON_ITER_HOLDS_UTF8(it) ? bson_iter_utf8(it, NULL) : "");
     if (s == NULL)
         abort();
     return s;
 }
 
 /* The type field of a stored attribute or metadata item, looked up first so
- * that the value can be converted by type whatever the field order. */
+ * that the value can be converted by type whatever the field order; "" when
+ * it is missing or not a string. (A failed search leaves the iterator
+ * invalid, and libbson aborts on reading it.) */
 static char *stored_type(const bson_iter_t *doc)
 {
     bson_iter_t it;
-    if (bson_iter_recurse(doc, &it) && bson_iter_find(&it, "type"))
-        return dup_utf8(&it);
-    return dup_utf8(&it); /* not a string: "" */
+    bool found = bson_iter_recurse(doc, &it) && bson_iter_find(&it, "type");
+    return dup_utf8(found ? &it : NULL);
 }
 
 static void md_from_iter(const bson_iter_t *mdoc, ngsi_attr *a)
