@@ -110,7 +110,7 @@ static int parse_pattern(const json_t *o, enum batch_action action, item *it, ng
     if (tp != NULL) {
         it->type_pattern = strdup(json_string_value(tp));
     } else if (type != NULL) {
-        /* an exact type: anchored into a pattern when the query is built */
+        /* an exact type, matched as such when the query is built */
         it->type_pattern = strdup(json_string_value(type));
         it->typed = true;
     }
@@ -503,24 +503,18 @@ static int queue_item(run *r, item *it, ngsi_error *err)
 
 static int delete_pattern(run *r, const item *it, ngsi_error *err)
 {
-    store_query q = {
-        .id_pattern = it->id_pattern, .type_pattern = it->type_pattern, .paths = &r->c->paths};
-    char *anchored = NULL;
-    if (it->typed) { /* an exact type given with idPattern */
-        ngsi_buf a = {0};
-        ngsi_buf_puts(&a, "^");
-        for (const char *p = it->type_pattern; *p; p++) /* types have no regex metachars */
-            ngsi_buf_printf(&a, strchr(".^$|()[]{}*+?\\", *p) ? "\\%c" : "%c", *p);
-        ngsi_buf_puts(&a, "$");
-        q.type_pattern = anchored = ngsi_buf_steal(&a);
-    }
+    store_query q = {.id_pattern = it->id_pattern, .paths = &r->c->paths};
+    ngsi_list type = {.n = 1, .item = (char **)&it->type_pattern};
+    if (it->typed) /* an exact type given with idPattern */
+        q.types = &type;
+    else
+        q.type_pattern = it->type_pattern;
     store_result gone = {0};
     authz_vis vis; /* only what the caller may delete */
     long long n = authz_query(r->c, AUTH_WRITE, NULL, &vis, &q.vis, err);
     if (n == 0)
         n = store_entity_delete_where(r->c->b->store, r->c->tenant, &q, &gone, err);
     authz_vis_clear(&vis);
-    free(anchored);
     for (long long i = 0; i < n; i++)
         broker_changed(r->c, &(change){.kind = CHANGE_DELETE, .before = gone.items[i]});
     store_result_clear(&gone);

@@ -155,3 +155,8 @@ double ngsi_now(void)
     clock_gettime(CLOCK_REALTIME, &ts);
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
+
+bool ngsi_datetime_type(const char *type)
+{
+    return type != NULL && (strcmp(type, "DateTime") == 0 || strcmp(type, "ISO8601") == 0);
+}

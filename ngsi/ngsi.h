@@ -109,6 +109,9 @@ char *ngsi_json_dumps(const json_t *v);
 /* Parse ISO 8601 ("2024-01-31", "2024-01-31T10:00", "...:00.5+09:00", "Z")
  * into seconds since the epoch, UTC. Returns 0, or -1 when invalid. */
 int ngsi_datetime_parse(const char *s, double *out);
+/* Whether an attribute or metadata type makes its value a date: "DateTime",
+ * or Orion's older "ISO8601". type may be NULL. */
+bool ngsi_datetime_type(const char *type);
 /* Format as "YYYY-MM-DDThh:mm:ss.sssZ". */
 void ngsi_datetime_format(double t, char out[NGSI_DATETIME_MAX]);
 /* Wall-clock seconds since the epoch, millisecond precision or better. */

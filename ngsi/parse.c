@@ -33,16 +33,11 @@ static char *xstrdup(const char *s)
     return p;
 }
 
-static bool is_datetime_type(const char *type)
-{
-    return strcmp(type, "DateTime") == 0 || strcmp(type, "ISO8601") == 0;
-}
-
 /* Normalise a DateTime value to the canonical text; other types pass, and so
  * does null, which Orion allows as "no date". */
 static int normalise_datetime(const char *type, json_t **value, ngsi_error *err)
 {
-    if (!is_datetime_type(type) || json_is_null(*value))
+    if (!ngsi_datetime_type(type) || json_is_null(*value))
         return 0;
     double t;
     if (!json_is_string(*value) || ngsi_datetime_parse(json_string_value(*value), &t) < 0)
@@ -152,7 +147,7 @@ int ngsi_attr_parse(const char *name, const json_t *v, enum ngsi_input in, ngsi_
 static int take_expires(ngsi_attr *a, ngsi_entity *into, ngsi_error *err)
 {
     double t;
-    if (!is_datetime_type(a->type) || !json_is_string(a->value))
+    if (!ngsi_datetime_type(a->type) || !json_is_string(a->value))
         return ngsi_bad_request(err, "error processing date expiration attribute, see log traces");
     if (ngsi_datetime_parse(json_string_value(a->value), &t) < 0)
         return ngsi_bad_request(err, "date has invalid format");

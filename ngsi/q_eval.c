@@ -30,11 +30,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-bool q_is_datetime_type(const char *type)
-{
-    return type != NULL && (strcmp(type, "DateTime") == 0 || strcmp(type, "ISO8601") == 0);
-}
-
 /* A value as the database sees it: its kind and payload. */
 enum q_kind { K_NUMBER, K_STRING, K_BOOL, K_NULL, K_OTHER };
 
@@ -241,9 +236,9 @@ static root root_of(const q_item *it, const ngsi_entity *e)
         m = ngsi_attr_find_md(a, it->md);
         if (m == NULL)
             return (root){.present = false};
-        return (root){.present = true, .json = m->value, .datetime = q_is_datetime_type(m->type)};
+        return (root){.present = true, .json = m->value, .datetime = ngsi_datetime_type(m->type)};
     default:
-        return (root){.present = true, .json = a->value, .datetime = q_is_datetime_type(a->type)};
+        return (root){.present = true, .json = a->value, .datetime = ngsi_datetime_type(a->type)};
     }
 }
 

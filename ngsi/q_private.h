@@ -65,7 +65,4 @@ struct q_expr {
     locale_t utf8;
 };
 
-/* Whether a type name makes a value a DateTime, as the store decides it. */
-bool q_is_datetime_type(const char *type);
-
 #endif

@@ -145,7 +145,8 @@ void store_bulk_free(store_bulk *b)
     free(b);
 }
 
-/* Read every entity q selects, in pages, so the deletion can report them. */
+/* Read every entity q selects (one unbounded page), so the deletion can
+ * report them. */
 static int select_all(store *s, const char *tenant, const store_query *q, store_result *out,
                       ngsi_error *err)
 {

@@ -15,11 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static bool is_datetime_type(const char *type)
-{
-    return type != NULL && (strcmp(type, "DateTime") == 0 || strcmp(type, "ISO8601") == 0);
-}
-
 void store_bson_encode_name(const char *name, char *out)
 {
     size_t i = 0;
@@ -93,7 +88,7 @@ void store_bson_append_json(bson_t *b, const char *key, const json_t *v)
 static void append_typed_value(bson_t *b, const char *type, const json_t *v)
 {
     double t;
-    if (is_datetime_type(type) && json_is_string(v) &&
+    if (ngsi_datetime_type(type) && json_is_string(v) &&
         ngsi_datetime_parse(json_string_value(v), &t) == 0)
         bson_append_double(b, "value", -1, t);
     else
@@ -226,7 +221,7 @@ json_t *store_json_from_bson(const bson_iter_t *it)
 /* A stored value; numbers of DateTime type back to ISO text. */
 static json_t *typed_value_from_iter(const char *type, const bson_iter_t *it)
 {
-    if (is_datetime_type(type) && BSON_ITER_HOLDS_NUMBER(it)) {
+    if (ngsi_datetime_type(type) && BSON_ITER_HOLDS_NUMBER(it)) {
         char text[NGSI_DATETIME_MAX];
         ngsi_datetime_format(bson_iter_as_double(it), text);
         return json_string(text);
@@ -243,22 +238,24 @@ static double number_or_zero(const bson_iter_t *it)
     return 0;
 }
 
+/* The string at it; "" when it is NULL or holds something else. */
 static char *dup_utf8(const bson_iter_t *it)
 {
-    char *s = strdup(BSON_ITER_HOLDS_UTF8(it) ? bson_iter_utf8(it, NULL) : "");
+    char *s = strdup(it != NULL && BSON_ITER_HOLDS_UTF8(it) ? bson_iter_utf8(it, NULL) : "");
     if (s == NULL)
         abort();
     return s;
 }
 
 /* The type field of a stored attribute or metadata item, looked up first so
- * that the value can be converted by type whatever the field order. */
+ * that the value can be converted by type whatever the field order; "" when
+ * it is missing or not a string. (A failed search leaves the iterator
+ * invalid, and libbson aborts on reading it.) */
 static char *stored_type(const bson_iter_t *doc)
 {
     bson_iter_t it;
-    if (bson_iter_recurse(doc, &it) && bson_iter_find(&it, "type"))
-        return dup_utf8(&it);
-    return dup_utf8(&it); /* not a string: "" */
+    bool found = bson_iter_recurse(doc, &it) && bson_iter_find(&it, "type");
+    return dup_utf8(found ? &it : NULL);
 }
 
 static void md_from_iter(const bson_iter_t *mdoc, ngsi_attr *a)

@@ -240,17 +240,21 @@ static int run_exact(store_conn *c, const store_query *q, const bson_t *filter, 
 
 /* A match kept for ordering by distance: a bounded max-heap on (distance,
  * arrival) holds the best offset+limit, so memory stays proportional to the
- * page however many entities match. */
+ * page however many entities match. It grows with the matches, never past
+ * them: offset alone may be far larger than anything stored. */
 typedef struct ranked {
     double dist;
     size_t seq;
     ngsi_entity *ent;
 } ranked;
 
+/* Room for this many matches first; the heap doubles from there. */
+#define STORE_HEAP_FIRST 64
+
 typedef struct heap {
     ranked *v;
-    size_t n, cap;
-    int sign; /* 1: nearest first; -1: farthest first */
+    size_t n, alloc, cap; /* cap: offset+limit, the most ever kept */
+    int sign;             /* 1: nearest first; -1: farthest first */
 } heap;
 
 static bool worse(const heap *h, const ranked *a, const ranked *b)
@@ -293,6 +297,13 @@ static void heap_offer(heap *h, ranked x)
         sift_down(h, 0);
         return;
     }
+    if (h->n == h->alloc) {
+        size_t want = h->alloc ? h->alloc * 2 : STORE_HEAP_FIRST;
+        h->alloc = want < h->cap ? want : h->cap;
+        h->v = realloc(h->v, h->alloc * sizeof *h->v);
+        if (h->v == NULL)
+            abort();
+    }
     size_t i = h->n++;
     h->v[i] = x;
     while (i > 0 && worse(h, &h->v[i], &h->v[(i - 1) / 2])) {
@@ -312,7 +323,8 @@ static int cmp_ranked(const void *a, const void *b, void *arg)
 /* Move the heap's page [offset, offset+limit) into out, best first. */
 static void heap_drain(heap *h, const store_query *q, store_result *out)
 {
-    qsort_r(h->v, h->n, sizeof *h->v, cmp_ranked, h);
+    if (h->n > 1)
+        qsort_r(h->v, h->n, sizeof *h->v, cmp_ranked, h);
     for (size_t i = 0; i < h->n; i++) {
         if (i >= q->offset && i < q->offset + q->limit)
             store_result_push(out, h->v[i].ent);
@@ -331,10 +343,8 @@ static int run_filtered(store_conn *c, const store_query *q, const bson_t *filte
     heap h = {.sign = (q->norder > 0 && q->order[0].desc) ? -1 : 1};
     bool ranked_order = by_distance(q);
     size_t seen = 0;
-    if (ranked_order) {
+    if (ranked_order)
         h.cap = q->offset + q->limit;
-        h.v = calloc(h.cap + 1, sizeof *h.v);
-    }
     append_sort(q, &opts);
     mongoc_cursor_t *cur = mongoc_collection_find_with_opts(c->col, filter, &opts, NULL);
     while (mongoc_cursor_next(cur, &doc)) {
