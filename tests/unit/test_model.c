@@ -186,6 +186,20 @@ Test(error, descriptions_html_escaped_like_orion)
     json_decref(j);
 }
 
+/* A description quoting bytes that are not UTF-8 keeps them, as Orion
+ * does, instead of being dropped from the reply. */
+Test(error, json_keeps_description_with_raw_bytes)
+{
+    ngsi_error err = {0};
+    ngsi_bad_request(&err, "Bad pagination offset: /%s/ [must be a decimal number]", "\xff");
+    json_t *j = ngsi_error_json(&err);
+    char *s = ngsi_json_dumps(j);
+    cr_expect_str_eq(s, "{\"error\":\"BadRequest\",\"description\":\"Bad pagination offset: "
+                        "/\xff/ [must be a decimal number]\"}");
+    free(s);
+    json_decref(j);
+}
+
 Test(parse, name_length_limits)
 {
     char id[300];
