@@ -255,6 +255,10 @@ Test(parse, text_plain_values)
     cr_expect_str_eq(err.description, "Missing citation-mark at end of string");
     cr_expect_null(ngsi_value_from_text("\"a=b\"", 5, &err));
     cr_expect_str_eq(err.description, "Invalid characters in attribute value");
+    ngsi_error_clear(&err);
+    cr_expect_null(ngsi_value_from_text("\"a\xff\"", 4, &err), "not UTF-8");
+    cr_expect_eq(err.status, 400, "an error is told, not left empty");
+    cr_expect_str_eq(err.description, "Invalid characters in attribute value");
 }
 
 Test(validate, forbidden_id_chars)
