@@ -280,8 +280,7 @@ int h_value_get(call *c, ngsi_error *err)
 /* The new value from a text/plain or JSON body. New reference or NULL. */
 static json_t *value_from_body(call *c, ngsi_error *err)
 {
-    const char *ct = call_header(c, "Content-Type");
-    if (ct != NULL && strncmp(ct, "text/plain", 10) == 0)
+    if (c->body_text)
         return ngsi_value_from_text(c->body.data, c->body.len, err);
     json_t *v = call_json_body(c, err);
     if (v != NULL && !json_is_object(v) && !json_is_array(v)) {
