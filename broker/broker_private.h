@@ -112,6 +112,7 @@ struct call {
     size_t nparams;
     ngsi_buf body;
     bool body_too_large;
+    bool body_text; /* the body is text/plain (ROUTE_TEXT_BODY routes only) */
     bool answered;
     char correlator[CALL_CORRELATOR_MAX];
     char correlator_root[CALL_CORRELATOR_MAX]; /* without "; cbnotif=" parts */

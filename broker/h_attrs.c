@@ -28,13 +28,14 @@ int attrs_merge_and_save(call *c, const ngsi_entity *stored, ngsi_entity *incomi
     ngsi_buf failed = {0};
     bool override_md = (c->options & OPT_OVERRIDE_METADATA) != 0;
     ngsi_attr *set = store_plan_attrs(stored, incoming, mode, override_md, ngsi_now(), &u, &failed);
-    int rc = store_update_changes(&u) ? call_save(c, &u, err) : 0;
+    bool changes = store_update_changes(&u); /* dateExpires alone is a change */
+    int rc = changes ? call_save(c, &u, err) : 0;
     if (rc == 0 && failed.len > 0)
         rc = describe_names(c, stored, &failed, err,
                             mode == STORE_ATTRS_UPDATE
                                 ? "do not exist: "
                                 : "one or more of the attributes in the request already exist: ",
-                            u.nset > 0);
+                            changes);
     ngsi_buf_free(&failed);
     free(set);
     return rc;
@@ -280,8 +281,7 @@ int h_value_get(call *c, ngsi_error *err)
 /* The new value from a text/plain or JSON body. New reference or NULL. */
 static json_t *value_from_body(call *c, ngsi_error *err)
 {
-    const char *ct = call_header(c, "Content-Type");
-    if (ct != NULL && strncmp(ct, "text/plain", 10) == 0)
+    if (c->body_text)
         return ngsi_value_from_text(c->body.data, c->body.len, err);
     json_t *v = call_json_body(c, err);
     if (v != NULL && !json_is_object(v) && !json_is_array(v)) {

@@ -403,7 +403,7 @@ static int queue_attrs(run *r, item *it, const ngsi_entity *stored, enum store_a
         add_pending(r, CHANGE_UPDATE, stored, NULL, after);
     else
         ngsi_entity_free(after);
-    if (rc == 0 && u.nset > 0)
+    if (rc == 0 && changes) /* dateExpires alone is a change too */
         r->b->n_ok++;
     if (rc == 0 && failed.len > 0)
         note_attrs(r->b, it, &failed, mode == STORE_ATTRS_UPDATE);

@@ -138,7 +138,8 @@ static call *call_new(broker *b, struct MHD_Connection *conn, const char *url, c
 
 /* ------------------------------------------------------------ dispatch */
 
-/* Orion refuses a body on a request whose Content-Type it cannot parse. */
+/* Orion refuses a body on a request whose Content-Type it cannot parse.
+ * Sets c->body_text, so handlers read the body as it was accepted here. */
 static int content_type_check(call *c, ngsi_error *err)
 {
     if (c->body.len == 0)
@@ -153,7 +154,8 @@ static int content_type_check(call *c, ngsi_error *err)
         n--;
     bool json = n == 16 && strncasecmp(ct, "application/json", n) == 0;
     bool text = n == 10 && strncasecmp(ct, "text/plain", n) == 0;
-    if (json || (text && c->route && (c->route->flags & ROUTE_TEXT_BODY)))
+    c->body_text = text && c->route && (c->route->flags & ROUTE_TEXT_BODY);
+    if (json || c->body_text)
         return 0;
     return ngsi_fail(err, 415, "UnsupportedMediaType", "not supported content type: %.*s", (int)n,
                      ct);

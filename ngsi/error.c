@@ -78,7 +78,10 @@ static json_t *escaped(const char *s)
         else
             ngsi_buf_append(&b, s, 1);
     }
-    json_t *v = json_string(b.data);
+    /* A description may quote request bytes that are not UTF-8 (a %FF in
+     * the URL); they go out as received, as Orion sends them, rather than
+     * the description being lost. */
+    json_t *v = json_stringn_nocheck(b.data, b.len);
     ngsi_buf_free(&b);
     return v;
 }

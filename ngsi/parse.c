@@ -277,8 +277,9 @@ json_t *ngsi_value_from_text(const char *text, size_t len, ngsi_error *err)
          * an empty string. */
         if (s[len - 1] != '"')
             ngsi_bad_request(err, "Missing citation-mark at end of string");
-        else
-            v = json_stringn(s + 1, len >= 2 ? len - 2 : 0);
+        else if ((v = json_stringn(s + 1, len >= 2 ? len - 2 : 0)) == NULL)
+            /* not UTF-8: no JSON string (nor BSON) can hold it */
+            ngsi_bad_request(err, "Invalid characters in attribute value");
     } else if (one_of(s, "true", "True", "TRUE")) {
         v = json_true();
     } else if (one_of(s, "false", "False", "FALSE")) {

@@ -186,6 +186,20 @@ Test(error, descriptions_html_escaped_like_orion)
     json_decref(j);
 }
 
+/* A description quoting bytes that are not UTF-8 keeps them, as Orion
+ * does, instead of being dropped from the reply. */
+Test(error, json_keeps_description_with_raw_bytes)
+{
+    ngsi_error err = {0};
+    ngsi_bad_request(&err, "Bad pagination offset: /%s/ [must be a decimal number]", "\xff");
+    json_t *j = ngsi_error_json(&err);
+    char *s = ngsi_json_dumps(j);
+    cr_expect_str_eq(s, "{\"error\":\"BadRequest\",\"description\":\"Bad pagination offset: "
+                        "/\xff/ [must be a decimal number]\"}");
+    free(s);
+    json_decref(j);
+}
+
 Test(parse, name_length_limits)
 {
     char id[300];
@@ -240,6 +254,10 @@ Test(parse, text_plain_values)
     cr_expect_null(ngsi_value_from_text("\"abc", 4, &err));
     cr_expect_str_eq(err.description, "Missing citation-mark at end of string");
     cr_expect_null(ngsi_value_from_text("\"a=b\"", 5, &err));
+    cr_expect_str_eq(err.description, "Invalid characters in attribute value");
+    ngsi_error_clear(&err);
+    cr_expect_null(ngsi_value_from_text("\"a\xff\"", 4, &err), "not UTF-8");
+    cr_expect_eq(err.status, 400, "an error is told, not left empty");
     cr_expect_str_eq(err.description, "Invalid characters in attribute value");
 }
 
