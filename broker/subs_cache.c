@@ -514,14 +514,10 @@ static void refresh(subs_engine *e)
     free(e->tenants);
     e->tenants = loaded;
     e->ntenants = n;
-    uint64_t items = 0;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++)
         index_build(loaded[i]);
-        items += loaded[i]->n;
-    }
     pthread_mutex_lock(&e->state_lock);
     e->stats.refreshes++;
-    e->stats.items = items;
     pthread_mutex_unlock(&e->state_lock);
     pthread_rwlock_unlock(&e->lock);
 }
@@ -883,9 +879,7 @@ void subs_engine_stats_reset(subs_engine *e)
 {
     notifier_stats_reset(e->notif);
     pthread_mutex_lock(&e->state_lock);
-    uint64_t items = e->stats.items;
     memset(&e->stats, 0, sizeof e->stats);
-    e->stats.items = items;
     e->stats.since = ngsi_now();
     pthread_mutex_unlock(&e->state_lock);
 }
