@@ -717,16 +717,30 @@ static void on_result(void *ud, const notify_result *r)
 
 /* -------------------------------------------------------------- matching */
 
+/* Whether status and throttling let c notify now. Under state_lock. */
+static bool open_now(const csub *c, double now)
+{
+    long long t = c->s->throttling;
+    return c->st.status != SUBS_INACTIVE &&
+           !(t > 0 && c->st.last_notification > 0 && (long long)now - c->st.last_notification < t);
+}
+
+/* open_now, only looking: nothing is claimed. */
+static bool may_notify(subs_engine *e, const csub *c, double now)
+{
+    pthread_mutex_lock(&e->state_lock);
+    bool ok = open_now(c, now);
+    pthread_mutex_unlock(&e->state_lock);
+    return ok;
+}
+
 /* Status, throttling and oneshot: claim the right to notify now. */
 static bool reserve(subs_engine *e, csub *c, double now)
 {
-    bool ok = false;
     pthread_mutex_lock(&e->state_lock);
     sub_state *st = &c->st;
-    long long t = c->s->throttling;
-    if (st->status != SUBS_INACTIVE &&
-        !(t > 0 && st->last_notification > 0 && (long long)now - st->last_notification < t)) {
-        ok = true;
+    bool ok = open_now(c, now);
+    if (ok) {
         st->last_notification = (long long)now;
         st->dirty |= DIRTY_LAST;
         if (st->status == SUBS_ONESHOT) {
@@ -829,8 +843,10 @@ static void match_one(subs_engine *e, const subs_event *ev, csub *c, const subs_
 {
     subs_change view;
     ngsi_entity *copy = NULL;
-    /* the owner check comes before throttling takes its slot */
-    if (subs_match(c->s, ch, now) && owner_view(e, ev, c, ch, &view, &copy) && reserve(e, c, now))
+    /* the owner check (which records a provision) needs an open subscription,
+     * and comes before throttling takes its slot */
+    if (subs_match(c->s, ch, now) && may_notify(e, c, now) &&
+        owner_view(e, ev, c, ch, &view, &copy) && reserve(e, c, now))
         deliver(e, ev, c, &view);
     ngsi_entity_free(copy);
 }
