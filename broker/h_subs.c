@@ -281,9 +281,11 @@ int h_sub_delete(call *c, ngsi_error *err)
     bson_destroy(&reply);
     if (!ok)
         return store_fail(err, &e);
-    subs_engine_remove(c->b->subs, c->tenant, id);
+    /* nothing deleted may also mean someone else's subscription (the owner
+     * filter): the cache keeps it, and a reload drops one gone elsewhere */
     if (!gone)
         return ngsi_not_found(err, SUBS_TXT_NOT_FOUND);
+    subs_engine_remove(c->b->subs, c->tenant, id);
     reply_empty(c, 204);
     return 0;
 }

@@ -36,12 +36,12 @@ typedef struct conn {
     struct conn *next;
 } conn;
 
+/* A queued publish; its strings and payload stay the submitter's until
+ * done (subs_private.h), so nothing is copied. */
 typedef struct item {
     struct item *next;
     void *tag;
     mqtt_publish p;
-    char *host, *user, *passwd, *topic;
-    void *payload;
 } item;
 
 struct mqtt_pool {
@@ -201,16 +201,6 @@ static int publish(mqtt_pool *pool, const mqtt_publish *p, const char **reason)
     return -1;
 }
 
-static void item_free(item *it)
-{
-    free(it->host);
-    free(it->user);
-    free(it->passwd);
-    free(it->topic);
-    free(it->payload);
-    free(it);
-}
-
 static void *run(void *arg)
 {
     mqtt_pool *pool = arg;
@@ -232,14 +222,9 @@ static void *run(void *arg)
         const char *reason = "broker stopping";
         int rc = stopping ? -1 : publish(pool, &it->p, &reason);
         pool->done(pool->ud, it->tag, rc, rc == 0 ? NULL : reason);
-        item_free(it);
+        free(it);
     }
     return NULL;
-}
-
-static char *dup_or_null(const char *s)
-{
-    return s ? strdup(s) : NULL;
 }
 
 void mqtt_pool_submit(mqtt_pool *pool, void *tag, const mqtt_publish *pub)
@@ -248,20 +233,7 @@ void mqtt_pool_submit(mqtt_pool *pool, void *tag, const mqtt_publish *pub)
     if (it == NULL)
         abort();
     it->tag = tag;
-    it->host = dup_or_null(pub->host);
-    it->user = dup_or_null(pub->user);
-    it->passwd = dup_or_null(pub->passwd);
-    it->topic = dup_or_null(pub->topic);
-    it->payload = malloc(pub->len ? pub->len : 1);
-    if (it->payload == NULL)
-        abort();
-    memcpy(it->payload, pub->payload, pub->len);
     it->p = *pub;
-    it->p.host = it->host;
-    it->p.user = it->user;
-    it->p.passwd = it->passwd;
-    it->p.topic = it->topic;
-    it->p.payload = it->payload;
     pthread_mutex_lock(&pool->lock);
     if (pool->tail)
         pool->tail->next = it;

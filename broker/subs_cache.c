@@ -514,14 +514,10 @@ static void refresh(subs_engine *e)
     free(e->tenants);
     e->tenants = loaded;
     e->ntenants = n;
-    uint64_t items = 0;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++)
         index_build(loaded[i]);
-        items += loaded[i]->n;
-    }
     pthread_mutex_lock(&e->state_lock);
     e->stats.refreshes++;
-    e->stats.items = items;
     pthread_mutex_unlock(&e->state_lock);
     pthread_rwlock_unlock(&e->lock);
 }
@@ -721,16 +717,30 @@ static void on_result(void *ud, const notify_result *r)
 
 /* -------------------------------------------------------------- matching */
 
+/* Whether status and throttling let c notify now. Under state_lock. */
+static bool open_now(const csub *c, double now)
+{
+    long long t = c->s->throttling;
+    return c->st.status != SUBS_INACTIVE &&
+           !(t > 0 && c->st.last_notification > 0 && (long long)now - c->st.last_notification < t);
+}
+
+/* open_now, only looking: nothing is claimed. */
+static bool may_notify(subs_engine *e, const csub *c, double now)
+{
+    pthread_mutex_lock(&e->state_lock);
+    bool ok = open_now(c, now);
+    pthread_mutex_unlock(&e->state_lock);
+    return ok;
+}
+
 /* Status, throttling and oneshot: claim the right to notify now. */
 static bool reserve(subs_engine *e, csub *c, double now)
 {
-    bool ok = false;
     pthread_mutex_lock(&e->state_lock);
     sub_state *st = &c->st;
-    long long t = c->s->throttling;
-    if (st->status != SUBS_INACTIVE &&
-        !(t > 0 && st->last_notification > 0 && (long long)now - st->last_notification < t)) {
-        ok = true;
+    bool ok = open_now(c, now);
+    if (ok) {
         st->last_notification = (long long)now;
         st->dirty |= DIRTY_LAST;
         if (st->status == SUBS_ONESHOT) {
@@ -818,25 +828,27 @@ static void deliver(subs_engine *e, const subs_event *ev, csub *c, const subs_ch
     pthread_mutex_unlock(&e->state_lock);
 }
 
-/* The entries that may concern an entity: by its id, and every pattern. */
-static size_t candidates(const ctenant *t, const char *id, csub ***out)
+/* The next entry from k on (k itself included) indexed under id; -1 at the
+ * end of its bucket. */
+static int next_entry(const ctenant *t, int k, const char *id)
 {
-    size_t n = 0, cap = t->npatterns + 8;
-    csub **c = malloc(cap * sizeof *c);
-    if (c == NULL)
-        abort();
-    for (int k = t->heads[hash(id) & (t->nbuckets - 1)]; k >= 0; k = t->entries[k].next) {
-        if (strcmp(t->entries[k].id, id) != 0)
-            continue;
-        if (n == cap && (c = realloc(c, (cap *= 2) * sizeof *c)) == NULL)
-            abort();
-        c[n++] = t->entries[k].c;
-    }
-    if (n + t->npatterns > cap && (c = realloc(c, (cap = n + t->npatterns) * sizeof *c)) == NULL)
-        abort();
-    memcpy(c + n, t->patterns, t->npatterns * sizeof *c);
-    *out = c;
-    return n + t->npatterns;
+    while (k >= 0 && strcmp(t->entries[k].id, id) != 0)
+        k = t->entries[k].next;
+    return k;
+}
+
+/* Match ch against c and, when it fires, notify. */
+static void match_one(subs_engine *e, const subs_event *ev, csub *c, const subs_change *ch,
+                      double now)
+{
+    subs_change view;
+    ngsi_entity *copy = NULL;
+    /* the owner check (which records a provision) needs an open subscription,
+     * and comes before throttling takes its slot */
+    if (subs_match(c->s, ch, now) && may_notify(e, c, now) &&
+        owner_view(e, ev, c, ch, &view, &copy) && reserve(e, c, now))
+        deliver(e, ev, c, &view);
+    ngsi_entity_free(copy);
 }
 
 void subs_engine_changed(subs_engine *e, const subs_event *ev)
@@ -845,26 +857,22 @@ void subs_engine_changed(subs_engine *e, const subs_event *ev)
     if (ent == NULL)
         return;
     pthread_rwlock_rdlock(&e->lock);
+    /* the entries that may concern the entity: those of its id, then every
+     * pattern; with none, the change need not even be classified */
     ctenant *t = find_tenant(e->tenants, e->ntenants, ev->tenant);
-    csub **cand = NULL;
-    size_t n = t && t->n > 0 ? candidates(t, ent->id, &cand) : 0;
-    if (n > 0) {
+    int first =
+        t && t->n > 0 ? next_entry(t, t->heads[hash(ent->id) & (t->nbuckets - 1)], ent->id) : -1;
+    if (first >= 0 || (t != NULL && t->npatterns > 0)) {
         subs_change ch;
         double now = ngsi_now();
         subs_change_init(&ch, ev->kind, ev->before, ev->after, ev->forced);
-        for (size_t i = 0; i < n; i++) {
-            subs_change view;
-            ngsi_entity *copy = NULL;
-            /* the owner check comes before throttling takes its slot */
-            if (subs_match(cand[i]->s, &ch, now) && owner_view(e, ev, cand[i], &ch, &view, &copy) &&
-                reserve(e, cand[i], now))
-                deliver(e, ev, cand[i], &view);
-            ngsi_entity_free(copy);
-        }
+        for (int k = first; k >= 0; k = next_entry(t, t->entries[k].next, ent->id))
+            match_one(e, ev, t->entries[k].c, &ch, now);
+        for (size_t i = 0; i < t->npatterns; i++)
+            match_one(e, ev, t->patterns[i], &ch, now);
         subs_change_clear(&ch);
     }
     pthread_rwlock_unlock(&e->lock);
-    free(cand);
 }
 
 /* ---------------------------------------------------------------- stats */
@@ -887,9 +895,7 @@ void subs_engine_stats_reset(subs_engine *e)
 {
     notifier_stats_reset(e->notif);
     pthread_mutex_lock(&e->state_lock);
-    uint64_t items = e->stats.items;
     memset(&e->stats, 0, sizeof e->stats);
-    e->stats.items = items;
     e->stats.since = ngsi_now();
     pthread_mutex_unlock(&e->state_lock);
 }

@@ -139,8 +139,8 @@ void subs_engine_changed(subs_engine *e, const subs_event *ev);
 /* Figures for GET /statistics and /cache/statistics. */
 typedef struct subs_cache_stats {
     uint64_t refreshes, inserts, removes, updates;
-    uint64_t items;
-    double since; /* when the counters were last reset (or the engine started) */
+    uint64_t items; /* counted from the cache when asked, never reset */
+    double since;   /* when the counters were last reset (or the engine started) */
 } subs_cache_stats;
 
 void subs_engine_stats(subs_engine *e, notify_stats *notif, subs_cache_stats *cache);

@@ -240,6 +240,8 @@ int ngsi_check_uri_chars(const char *s, bool param, const char *except, ngsi_err
 int ngsi_check_pattern(const char *pattern, const char *what, ngsi_error *err);
 /* Whether c is one of Orion's forbidden characters in values: <>"'=;() */
 bool ngsi_forbidden_char(char c);
+/* Whether s has one of those. */
+bool ngsi_has_forbidden_char(const char *s);
 /* Whether s has a character refused in ids, types and names (the above,
  * blanks and controls, &?/#); lengths are not looked at. */
 bool ngsi_has_forbidden_id_char(const char *s);

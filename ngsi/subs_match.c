@@ -21,6 +21,7 @@
  * time, and a removed attribute is one the before image has and the after
  * image lacks.
  */
+#include "store_private.h"
 #include "subs_private.h"
 
 #include <string.h>
@@ -165,24 +166,16 @@ static bool entity_matches(const subs_sub *s, const ngsi_entity *e)
     return false;
 }
 
-/* The entity's location, as the store decides it: the first attribute of a
- * geo type with a usable value and no ignoreType. */
+/* The entity's location is the one the store keeps and queries (null and
+ * ignoreType geo attributes are none), so a subscription and a query agree. */
 static bool geo_matches(const geo_query *q, const ngsi_entity *e)
 {
-    for (size_t i = 0; i < e->nattrs; i++) {
-        const ngsi_attr *a = &e->attrs[i];
-        const ngsi_md *ignore = ngsi_attr_find_md(a, "ignoreType");
-        geo_shape *shape = NULL;
-        geo_error ge;
-        if (!geo_is_location_type(a->type) || (ignore && json_is_true(ignore->value)))
-            continue;
-        if (geo_shape_from_attr(a->type, a->value, &shape, &ge) != 1)
-            return false;
-        bool ok = geo_query_match(q, shape, NULL) == 1;
-        geo_shape_free(shape);
-        return ok;
-    }
-    return false;
+    geo_shape *shape;
+    if (!store_entity_shape(e, &shape))
+        return false;
+    bool ok = geo_query_match(q, shape, NULL) == 1;
+    geo_shape_free(shape);
+    return ok;
 }
 
 int subs_target_alt(const subs_sub *s, const subs_change *ch)

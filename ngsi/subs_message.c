@@ -400,6 +400,9 @@ static int build_url(const subs_sub *s, const ngsi_entity *e, const subs_notify_
         free(url);
         return -1;
     }
+    /* a query needs a path before it ("http://h:1" + qs is "http://h:1/?..."),
+     * or the sender could not take the URL apart again */
+    bool bare = strchr(strstr(url, "://") + 3, '/') == NULL;
     ngsi_buf b = {0};
     ngsi_buf_puts(&b, url);
     free(url);
@@ -423,7 +426,7 @@ static int build_url(const subs_sub *s, const ngsi_entity *e, const subs_notify_
     }
     qsort(pairs, np, sizeof *pairs, cmp_keys);
     for (size_t i = 0; i < np; i++) {
-        ngsi_buf_puts(&b, i == 0 ? (strchr(b.data, '?') ? "&" : "?") : "&");
+        ngsi_buf_puts(&b, i > 0 ? "&" : bare ? "/?" : strchr(b.data, '?') ? "&" : "?");
         ngsi_buf_puts(&b, pairs[i]);
         free(pairs[i]);
     }

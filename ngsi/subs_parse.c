@@ -18,27 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Characters Orion forbids in ids and types besides the value ones: they
- * end up in URL paths. */
-#define FORBIDDEN_IN_IDS "&?/#"
-
-static bool has_forbidden(const char *s)
-{
-    for (; *s; s++)
-        if (ngsi_forbidden_char(*s))
-            return true;
-    return false;
-}
-
-static bool has_forbidden_id(const char *s)
-{
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        if (*p <= ' ' || *p == 0x7f || ngsi_forbidden_char((char)*p) ||
-            strchr(FORBIDDEN_IN_IDS, *p) != NULL)
-            return true;
-    return false;
-}
-
 /* ------------------------------------------------- Orion's getters */
 
 /* getStringOpt: absent is fine (*out NULL); label names it in the error. */
@@ -108,15 +87,6 @@ static int string_vector(const json_t *v, const char *field, ngsi_list *out, ngs
 
 /* ------------------------------------------------------------- subject */
 
-static int check_regex(const char *pattern, const char *what, ngsi_error *err)
-{
-    regex_t re;
-    if (regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB) != 0)
-        return ngsi_bad_request(err, "Invalid regex for entity %s", what);
-    regfree(&re);
-    return 0;
-}
-
 static int entity_id(const json_t *o, subs_entity *e, ngsi_error *err)
 {
     const char *id, *pattern;
@@ -125,7 +95,7 @@ static int entity_id(const json_t *o, subs_entity *e, ngsi_error *err)
     if (id != NULL) {
         if (*id == '\0')
             return ngsi_bad_request(err, "/entities/ element id is empty");
-        if (has_forbidden_id(id))
+        if (ngsi_has_forbidden_id_char(id))
             return ngsi_bad_request(err, "forbidden characters in /entities/ vector item /id/");
         if (strlen(id) > NGSI_NAME_MAX)
             return ngsi_bad_request(err, "max id length exceeded in /entities/ vector item /id/");
@@ -136,7 +106,7 @@ static int entity_id(const json_t *o, subs_entity *e, ngsi_error *err)
     if (pattern != NULL) {
         if (*pattern == '\0')
             return ngsi_bad_request(err, "/entities/ vector item /idPattern/ is empty");
-        if (check_regex(pattern, "idPattern", err) < 0)
+        if (ngsi_check_pattern(pattern, "idPattern", err) < 0)
             return -1;
         e->id = subs_strdup(pattern);
         e->id_pattern = true;
@@ -150,7 +120,7 @@ static int entity_type(const json_t *o, subs_entity *e, ngsi_error *err)
     if (string_opt(o, "type", "/entities/ vector item type", &type, err) < 0)
         return -1;
     if (type != NULL) {
-        if (has_forbidden_id(type))
+        if (ngsi_has_forbidden_id_char(type))
             return ngsi_bad_request(err, "forbidden characters in /entities/ vector item /type/");
         if (strlen(type) > NGSI_NAME_MAX)
             return ngsi_bad_request(err,
@@ -164,7 +134,7 @@ static int entity_type(const json_t *o, subs_entity *e, ngsi_error *err)
     if (pattern != NULL) {
         if (*pattern == '\0')
             return ngsi_bad_request(err, "/entities/ vector item /typePattern/ is empty");
-        if (check_regex(pattern, "typePattern", err) < 0)
+        if (ngsi_check_pattern(pattern, "typePattern", err) < 0)
             return -1;
         e->type = subs_strdup(pattern);
         e->type_pattern = true;
@@ -329,7 +299,7 @@ static int parse_http(const json_t *http, subs_sub *s, ngsi_error *err)
         return ngsi_bad_request(err, "http notification is not an object");
     if (string_must(http, "url", "url http notification", &url, err) < 0)
         return -1;
-    if (has_forbidden(url))
+    if (ngsi_has_forbidden_char(url))
         return ngsi_bad_request(err, "forbidden characters in http field /url/");
     if (parse_timeout(http, s, err) < 0)
         return -1;
@@ -354,7 +324,7 @@ static int parse_dict(const json_t *o, const char *name, json_t **out, ngsi_erro
     {
         if (!json_is_string(v))
             return ngsi_bad_request(err, "%s element is not a string", name);
-        if (has_forbidden(json_string_value(v)) || has_forbidden(key))
+        if (ngsi_has_forbidden_char(json_string_value(v)) || ngsi_has_forbidden_char(key))
             return ngsi_bad_request(err, "forbidden characters in custom %s", name);
     }
     *out = json_deep_copy(o);
@@ -458,7 +428,7 @@ static int parse_custom_payload(const json_t *o, subs_sub *s, ngsi_error *err)
         const char *text;
         if (string_opt(o, "payload", "payload custom notification", &text, err) < 0)
             return -1;
-        if (has_forbidden(text))
+        if (ngsi_has_forbidden_char(text))
             return ngsi_bad_request(err, "forbidden characters in custom /payload/");
         if (*text != '\0') {
             s->payload_kind = SUBS_PAYLOAD_TEXT;
@@ -494,7 +464,7 @@ static int custom_url(const json_t *hc, subs_sub *s, ngsi_error *err)
     subs_url u;
     if (string_must(hc, "url", "url httpCustom notification", &url, err) < 0)
         return -1;
-    if (has_forbidden(url))
+    if (ngsi_has_forbidden_char(url))
         return ngsi_bad_request(err, "forbidden characters in custom /url/");
     /* A URL with macros can only be checked once they are replaced. */
     if (strstr(url, "${") == NULL) {
@@ -540,7 +510,7 @@ static int mqtt_url(const json_t *m, subs_sub *s, ngsi_error *err)
     subs_url u;
     if (string_must(m, "url", "url mqtt notification", &url, err) < 0)
         return -1;
-    if (has_forbidden(url))
+    if (ngsi_has_forbidden_char(url))
         return ngsi_bad_request(err, "forbidden characters in mqtt field /url/");
     if (subs_url_parse(url, &u) < 0)
         return ngsi_bad_request(err, "invalid mqtt /url/");
@@ -557,7 +527,7 @@ static int mqtt_auth(const json_t *m, subs_sub *s, ngsi_error *err)
     const char *user, *passwd;
     if (string_opt(m, "user", "user mqtt notification", &user, err) < 0)
         return -1;
-    if (user != NULL && has_forbidden(user))
+    if (user != NULL && ngsi_has_forbidden_char(user))
         return ngsi_bad_request(err, "forbidden characters in mqtt /user/");
     if (string_opt(m, "passwd", "passwd mqtt notification", &passwd, err) < 0)
         return -1;
@@ -577,7 +547,7 @@ static int mqtt_topic(const json_t *m, subs_sub *s, ngsi_error *err)
         return ngsi_bad_request(err, "empty mqtt field /topic/");
     if (strpbrk(topic, "+#") != NULL)
         return ngsi_bad_request(err, "+ and # are not allowed in mqtt field /topic/");
-    if (has_forbidden(topic))
+    if (ngsi_has_forbidden_char(topic))
         return ngsi_bad_request(err, "forbidden characters in mqtt field /topic/");
     s->topic = subs_strdup(topic);
     return 0;
@@ -697,7 +667,7 @@ static int parse_description(const json_t *body, subs_sub *s, unsigned *given, n
         return 0;
     if (strlen(d) > SUBS_DESCRIPTION_MAX)
         return ngsi_bad_request(err, "max description length exceeded");
-    if (has_forbidden(d))
+    if (ngsi_has_forbidden_char(d))
         return ngsi_bad_request(err, "forbidden characters in description");
     s->description = subs_strdup(d);
     *given |= SUBS_GIVEN_DESCRIPTION;

@@ -86,7 +86,7 @@ int ngsi_check_pattern(const char *pattern, const char *what, ngsi_error *err)
     return 0;
 }
 
-static bool has_forbidden(const char *s)
+bool ngsi_has_forbidden_char(const char *s)
 {
     for (; *s; s++)
         if (ngsi_forbidden_char(*s))
@@ -102,7 +102,7 @@ static int check_value(const json_t *v, int what, int depth, ngsi_error *err)
         return ngsi_fail(err, 400, "ParseError",
                          "max nesting level of compound value exceeded [max: %d]",
                          NGSI_COMPOUND_DEPTH_MAX);
-    if (json_is_string(v) && has_forbidden(json_string_value(v)))
+    if (json_is_string(v) && ngsi_has_forbidden_char(json_string_value(v)))
         return ngsi_bad_request(err, "Invalid characters in %s", field_label(what));
     if (json_is_array(v)) {
         for (size_t i = 0; i < json_array_size(v); i++)
@@ -113,7 +113,7 @@ static int check_value(const json_t *v, int what, int depth, ngsi_error *err)
         json_t *item;
         json_object_foreach((json_t *)v, key, item)
         {
-            if (has_forbidden(key))
+            if (ngsi_has_forbidden_char(key))
                 return ngsi_bad_request(err, "Invalid characters in %s", field_label(what));
             if (check_value(item, what, depth + 1, err) < 0)
                 return -1;

@@ -260,6 +260,24 @@ Test(subs_match, geo_near)
     ngsi_entity_free(e);
 }
 
+/* A geo attribute with a null value is no location (the store skips it), so
+ * the next one is the entity's location. */
+Test(subs_match, geo_skips_null_location)
+{
+    ngsi_entity *e = entity("{\"id\":\"G\",\"type\":\"T\",\"old\":{\"type\":\"geo:point\","
+                            "\"value\":null},\"loc\":{\"type\":\"geo:point\",\"value\":"
+                            "\"35.001,139.001\"}}",
+                            2000);
+    subs_change ch;
+    subs_change_init(&ch, SUBS_ALT_CREATE, NULL, e, false);
+    cr_assert(
+        fires(SUB("{\"entities\":[{\"id\":\"G\"}],\"condition\":{\"expression\":{\"georel\":"
+                  "\"near;maxDistance:1000\",\"geometry\":\"point\",\"coords\":\"35,139\"}}}"),
+              &ch));
+    subs_change_clear(&ch);
+    ngsi_entity_free(e);
+}
+
 Test(subs_match, service_paths)
 {
     cr_assert(subs_path_covers("/#", "/a/b"));
