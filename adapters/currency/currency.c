@@ -115,11 +115,8 @@ static bool get_id(const currency *c, enum res r, const json_t *item, const char
 
 static bool number(const json_t *v, double *out)
 {
-    if (json_is_string(v)) { /* amounts sometimes come as strings */
-        char *end;
-        *out = strtod(json_string_value(v), &end);
-        return *json_string_value(v) && *end == '\0';
-    }
+    if (json_is_string(v)) /* amounts sometimes come as strings */
+        return util_parse_number(json_string_value(v), out);
     if (!json_is_number(v))
         return false;
     *out = json_number_value(v);

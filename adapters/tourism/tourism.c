@@ -27,7 +27,6 @@
 #include "csv.h"
 #include "util.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,15 +132,6 @@ static char *trim(char *s)
     }
     s[n] = '\0';
     return s;
-}
-
-static bool parse_number(const char *s, double *out)
-{
-    char *end;
-    if (*s == '\0')
-        return false;
-    *out = strtod(s, &end);
-    return *end == '\0' && isfinite(*out);
 }
 
 static bool is_url(const char *s)
@@ -288,8 +278,8 @@ static json_t *map_row(const tourism *t, const csv_record *rec, const char **why
         return *why = "no valid 全国地方公共団体コード or ID", NULL;
     if (*name == '\0')
         return *why = "no 名称", NULL;
-    if (located && (!parse_number(lat_s, &lat) || !parse_number(lon_s, &lon) || lat < -90 ||
-                    lat > 90 || lon < -180 || lon > 180))
+    if (located && (!util_parse_number(lat_s, &lat) || !util_parse_number(lon_s, &lon) ||
+                    lat < -90 || lat > 90 || lon < -180 || lon > 180))
         return *why = "緯度/経度 are not a position", NULL;
     snprintf(eid, sizeof eid, POI_PREFIX "%s-%s", code, id);
     json_t *e = adapter_entity_new(eid, "PointOfInterest");

@@ -11,6 +11,7 @@
 #include "util.h"
 
 #include <ctype.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,6 +139,15 @@ int util_parse_instant(const char *s, double *out)
     tm.tm_sec = sec;
     *out = (double)timegm(&tm) + frac - off;
     return 0;
+}
+
+bool util_parse_number(const char *s, double *out)
+{
+    char *end;
+    if (*s == '\0')
+        return false;
+    *out = strtod(s, &end);
+    return *end == '\0' && isfinite(*out);
 }
 
 bool util_id_safe(const char *s)

@@ -30,6 +30,10 @@ int util_opt_headers(adapter_ctx *ctx, const adapter_host *h, const json_t *opti
 int util_parse_instant(const char *s, double *out);
 /* A date YYYY-MM-DD (only that). */
 bool util_is_date(const char *s);
+/* A number written as text ("12.5", "-3e2"), the whole of s. false for
+ * anything else, and for "inf", "nan" and overflows, which no JSON number
+ * can carry. */
+bool util_parse_number(const char *s, double *out);
 /* Whether every character of s may appear in an NGSI-v2 entity id part. */
 bool util_id_safe(const char *s);
 /* Whether s holds a character NGSI-v2 refuses in values (<>"'=;()). */
