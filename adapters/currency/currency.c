@@ -55,9 +55,11 @@ static const char *const DEFAULT_FIELDS[R_COUNT] = {
     "\"reason\":\"reason\",\"granted\":\"granted_at\",\"expires\":\"expires_at\","
     "\"event\":\"event_id\"}",
 };
+/* Pages are followed by their "next" URL (or Link header), so the page
+ * number is the platform's business and has no name here. */
 static const char *const DEFAULT_QUERY =
-    "{\"since\":\"updated_since\",\"grantsSince\":\"since\",\"from\":\"from\",\"to\":\"to\","
-    "\"page\":\"page\",\"perPage\":\"per_page\"}";
+    "{\"since\":\"updated_since\",\"grantsSince\":\"since\",\"from\":\"from\","
+    "\"perPage\":\"per_page\"}";
 
 typedef struct currency currency;
 
