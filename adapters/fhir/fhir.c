@@ -294,7 +294,10 @@ static json_t *map_observation(adapter_ctx *ctx, fhir *f, const json_t *obs, con
         return *why = "blood pressure without systolic and diastolic in mm[Hg]", NULL;
     if (!v->panel && quantity(v, json_object_get(obs, "valueQuantity"), &value) < 0)
         return *why = "no valueQuantity in a known unit", NULL;
-    snprintf(eid, sizeof eid, "urn:ngsi-ld:%s:%s:%s", v->type, f->h->name(ctx), id);
+    if (!util_format_id(eid, "urn:ngsi-ld:%s:%s:%s", v->type, f->h->name(ctx), id)) {
+        json_decref(comps);
+        return *why = UTIL_ID_TOO_LONG, NULL;
+    }
     json_t *e = adapter_entity_new(eid, v->type);
     adapter_attr_set(e, "code", "Text", json_string(v->loinc));
     adapter_attr_set(e, "codeSystem", "Text", json_string(LOINC));

@@ -12,6 +12,7 @@
 
 #include <ctype.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,6 +149,15 @@ bool util_parse_number(const char *s, double *out)
         return false;
     *out = strtod(s, &end);
     return *end == '\0' && isfinite(*out);
+}
+
+bool util_format_id(char *out, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(out, ADAPTER_ID_MAX + 1, fmt, ap);
+    va_end(ap);
+    return n >= 0 && n <= ADAPTER_ID_MAX;
 }
 
 bool util_id_safe(const char *s)

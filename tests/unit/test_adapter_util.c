@@ -144,3 +144,13 @@ Test(util, ids_and_text)
     cr_expect_eq(strlen(d1), 16);
     cr_expect_str_neq(d1, d2);
 }
+
+Test(util, entity_ids_that_do_not_fit)
+{
+    char id[ADAPTER_ID_MAX + 1], part[ADAPTER_ID_MAX + 1];
+    memset(part, 'x', ADAPTER_ID_MAX - 2);
+    part[ADAPTER_ID_MAX - 2] = '\0';
+    cr_expect(util_format_id(id, "a:%s", part), "exactly ADAPTER_ID_MAX");
+    cr_expect_eq(strlen(id), ADAPTER_ID_MAX);
+    cr_expect_not(util_format_id(id, "ab:%s", part), "one byte too long");
+}
