@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tests/adapters/currency.sh: the local-currency adapter against the REST
 # shape of docs/adapters.md (paged), and against a vendor API of another
-# shape through the field mapping.
+# shape through the field mapping, which answers through a redirect (whose
+# own headers, a Link rel="next" among them, are not the answer's).
 #
 # Member shops become Store (open), daily totals DailyPaymentStatistics,
 # balances LocalCurrencyAccount and grants PointGrant owned by the linked
@@ -45,7 +46,7 @@ cat >"$T/adapters.json" <<EOF
                  "accountStatuses": {"frozen": "suspended"}}},
     {"name": "wallet-vendor", "plugin": "$TA_CURRENCY_SO", "service": "town2", "subservice": "/currency",
      "interval": 3600,
-     "options": {"baseUrl": "$UPSTREAM/files", "currency": "TSUNAGI", "next": "paging.next",
+     "options": {"baseUrl": "$UPSTREAM/redirect/files", "currency": "TSUNAGI", "next": "paging.next",
                  "paths": {"shops": "/vendor-shops.json", "payments": "", "accounts": "", "grants": ""},
                  "fields": {"shops": {"list": "data.stores", "id": "storeCode", "name": "storeName",
                    "category": "genre", "description": "memo", "lat": "location.lat",
