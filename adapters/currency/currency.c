@@ -133,7 +133,9 @@ static bool number(const json_t *v, double *out)
 static bool whole(const json_t *v, long long *out)
 {
     double d;
-    if (!number(v, &d) || d != (double)(long long)d)
+    /* The range first: converting a double long long cannot hold (or a
+     * NaN) is undefined behaviour. */
+    if (!number(v, &d) || !(d >= -0x1p63 && d < 0x1p63) || d != (double)(long long)d)
         return false;
     *out = (long long)d;
     return true;

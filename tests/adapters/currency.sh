@@ -9,7 +9,7 @@
 # residents; unlinked users, shops without a name, negative amounts and a
 # zero-point grant (refused by the schema) are skipped and counted, and so
 # are shops whose entity id would be too long (cut, two of them would be one
-# entity). A user id is looked up whole, never a cut one. After a
+# entity) and a transaction count past what a whole number can hold. A user id is looked up whole, never a cut one. After a
 # restart, only what changed since (and the daily totals of the re-read
 # window) is written.
 . "$(dirname "$0")/lib.sh"
@@ -23,7 +23,8 @@ jq --arg l "$long" --arg u "$user" '
     .shops += [{"shop_id": ($l + "A"), "name": "長いIDの店A", "updated_at": "2024-04-01T00:00:00+09:00"},
                {"shop_id": ($l + "B"), "name": "長いIDの店B", "updated_at": "2024-04-01T00:00:00+09:00"}]
     | .accounts += [{"user_id": ($u + "Z"), "balance": 1, "points": 0, "status": "active",
-                     "updated_at": "2024-04-01T00:00:00+09:00"}]' \
+                     "updated_at": "2024-04-01T00:00:00+09:00"}]
+    | .payments += [{"date": "2024-04-28", "shop_id": "S-199", "transactions": 1e19, "amount": 1}]' \
     "$TA_DATA/currency/platform-1.json" >"$T/currency.json"
 cp "$TA_DATA/currency/vendor-shops.json" "$T/files/"
 ta_start_broker
@@ -57,12 +58,14 @@ cat >"$T/adapters.json" <<EOF
 EOF
 ta_start_host "$T/adapters.json"
 st=$(ta_wait_runs wallet 1)
-ta_eq "$(jq -c '[.lastError, .lastRunWritten, .lastRunSkipped]' <<<"$st")" '[null,14,8]' \
+ta_eq "$(jq -c '[.lastError, .lastRunWritten, .lastRunSkipped]' <<<"$st")" '[null,14,9]' \
     "first sync: error, written, skipped"
 ta_eq "$(jq -c '.counters | [.shops, .payments, .accounts, .grants, .unlinkedUsers]' <<<"$st")" \
     '[4,5,2,4,3]' "records mapped per resource, unlinked users"
 [ "$(grep -c 'adapter=wallet | skipped: shops item [0-9]*: id too long' "$T/host.log")" = 2 ] ||
     ta_fail "the shops with too long an id are not logged as such"
+grep -q 'adapter=wallet | skipped: payments item [0-9]*: transaction count is not a whole number' \
+    "$T/host.log" || ta_fail "a count of 1e19 is not skipped as not a whole number"
 
 kv='options=keyValues&limit=100&orderBy=id'
 shops=$(ta_get town1 /currency "/v2/entities?type=Store&$kv")
@@ -115,4 +118,4 @@ ta_eq "$(ta_get town1 /currency "/v2/entities?type=PointGrant&$kv" | jq length)"
 
 ta_stop_host
 ta_stop_broker
-echo "currency: 14 written / 8 skipped, vendor mapping 2, incremental 6"
+echo "currency: 14 written / 9 skipped, vendor mapping 2, incremental 6"
