@@ -33,6 +33,11 @@
 /* The owner attribute of Tsunagi's access control (docs/auth.md). */
 #define DEF_OWNER_ATTR "ownerId"
 #define BATCH_SIZE_MAX 1000
+/* Timeouts and backoffs become int milliseconds (curl, poll): at most
+ * about 23 days keeps them below INT_MAX. */
+#define SECONDS_MAX 2000000.0
+/* An interval is slept in seconds; a year is more than any upstream needs. */
+#define INTERVAL_MAX (366 * 86400.0)
 
 typedef struct parse {
     char *msg;
@@ -78,13 +83,15 @@ static int get_string(parse *p, const json_t *obj, const char *where, const char
 }
 
 static int get_seconds(parse *p, const json_t *obj, const char *where, const char *key, double min,
-                       double *out)
+                       double max, double *out)
 {
     const json_t *v = json_object_get(obj, key);
     if (v == NULL)
         return 0;
     if (!json_is_number(v) || json_number_value(v) < min)
         return bad(p, "%s.%s: must be a number of seconds >= %g", where, key, min);
+    if (json_number_value(v) > max)
+        return bad(p, "%s.%s: must be at most %.0f seconds", where, key, max);
     *out = json_number_value(v);
     return 0;
 }
@@ -118,8 +125,8 @@ static int parse_backoff(parse *p, const json_t *obj, const char *where, host_ba
     if (obj == NULL)
         return 0;
     if (known_keys(p, obj, where, keys) < 0 ||
-        get_seconds(p, obj, where, "initial", 0.001, &b->initial_s) < 0 ||
-        get_seconds(p, obj, where, "max", 0.001, &b->max_s) < 0)
+        get_seconds(p, obj, where, "initial", 0.001, SECONDS_MAX, &b->initial_s) < 0 ||
+        get_seconds(p, obj, where, "max", 0.001, SECONDS_MAX, &b->max_s) < 0)
         return -1;
     if (b->max_s < b->initial_s)
         return bad(p, "%s: max is below initial", where);
@@ -133,10 +140,10 @@ static int parse_http(parse *p, const json_t *obj, const char *where, host_http_
     if (obj == NULL)
         return 0;
     if (known_keys(p, obj, where, keys) < 0 ||
-        get_seconds(p, obj, where, "timeout", 0.001, &timeout) < 0 ||
-        get_seconds(p, obj, where, "connectTimeout", 0.001, &connect) < 0 ||
+        get_seconds(p, obj, where, "timeout", 0.001, SECONDS_MAX, &timeout) < 0 ||
+        get_seconds(p, obj, where, "connectTimeout", 0.001, SECONDS_MAX, &connect) < 0 ||
         get_int(p, obj, where, "retries", 0, 10, &h->retries) < 0 ||
-        get_seconds(p, obj, where, "retryDelay", 0, &h->retry_delay_s) < 0)
+        get_seconds(p, obj, where, "retryDelay", 0, SECONDS_MAX, &h->retry_delay_s) < 0)
         return -1;
     h->timeout_ms = (int)(timeout * 1000);
     h->connect_timeout_ms = (int)(connect * 1000);
@@ -192,7 +199,7 @@ static int parse_adapter(parse *p, const host_conf *c, const json_t *v, size_t i
         get_string(p, v, where, "plugin", &plugin) < 0 ||
         get_string(p, v, where, "service", &a->service) < 0 ||
         get_string(p, v, where, "subservice", &a->subservice) < 0 ||
-        get_seconds(p, v, where, "interval", 0.01, &a->interval_s) < 0 ||
+        get_seconds(p, v, where, "interval", 0.01, INTERVAL_MAX, &a->interval_s) < 0 ||
         get_object(p, v, where, "http", &http) < 0 ||
         get_object(p, v, where, "retry", &retry) < 0 ||
         get_object(p, v, where, "options", &options) < 0)
@@ -246,7 +253,7 @@ static int parse_broker(parse *p, const json_t *b, host_conf *c)
         get_string(p, b, "broker", "ownerAttribute", &c->owner_attr) < 0 ||
         get_int(p, b, "broker", "batchSize", 1, BATCH_SIZE_MAX, &c->batch_size) < 0 ||
         get_int(p, b, "broker", "batchBytes", 1024, 64 << 20, &batch_bytes) < 0 ||
-        get_seconds(p, b, "broker", "timeout", 0.001, &timeout) < 0)
+        get_seconds(p, b, "broker", "timeout", 0.001, SECONDS_MAX, &timeout) < 0)
         return -1;
     if (c->broker_url == NULL)
         return bad(p, "broker.url: required");

@@ -99,10 +99,11 @@ static char *header_value(const char *p, size_t n)
     return strndup(p, n);
 }
 
+/* Keep the value of n bytes at p in *slot; p NULL empties it. */
 static void keep_header(char **slot, const char *p, size_t n)
 {
     free(*slot);
-    *slot = header_value(p, n);
+    *slot = p != NULL ? header_value(p, n) : NULL;
 }
 
 static size_t on_header(char *data, size_t size, size_t n, void *arg)
@@ -110,7 +111,16 @@ static size_t on_header(char *data, size_t size, size_t n, void *arg)
     transfer *t = arg;
     size_t len = size * n;
     const char *colon = memchr(data, ':', len);
-    if (colon == NULL) /* status line of each response, redirects included */
+    if (len >= 5 && strncmp(data, "HTTP/", 5) == 0) {
+        /* The status line of each response, redirects and 1xx included:
+         * only the headers of the last one describe the answer. */
+        keep_header(&t->resp->etag, NULL, 0);
+        keep_header(&t->resp->last_modified, NULL, 0);
+        keep_header(&t->resp->content_type, NULL, 0);
+        keep_header(&t->link, NULL, 0);
+        return len;
+    }
+    if (colon == NULL)
         return len;
     size_t name = (size_t)(colon - data), rest = len - name - 1;
     if (name == 4 && strncasecmp(data, "etag", 4) == 0)

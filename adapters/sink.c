@@ -22,7 +22,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Tokens are JWTs: a few hundred bytes to a few KB. */
+/* Tokens are JWTs: a few hundred bytes to a few KB. A longer one is
+ * refused, not cut: a cut token would only fail at the broker, as a 401
+ * that does not say why. */
 #define TOKEN_MAX 16384
 /* Broker write failures are retried like upstream requests, briefly. */
 #define BROKER_RETRIES     2
@@ -66,6 +68,9 @@ int host_load_token(adapter_ctx *ctx)
     ctx->token = NULL;
     const char *env = c->token_env ? getenv(c->token_env) : NULL;
     if (env != NULL && *env != '\0') {
+        if (strlen(env) >= TOKEN_MAX)
+            return host_fail(ctx, "token_env %s: longer than %d bytes", c->token_env,
+                             TOKEN_MAX - 1);
         ctx->token = strdup(env);
         return 0;
     }
@@ -77,8 +82,12 @@ int host_load_token(adapter_ctx *ctx)
     char *buf = malloc(TOKEN_MAX);
     if (buf == NULL)
         abort();
-    size_t n = fread(buf, 1, TOKEN_MAX - 1, f);
+    size_t n = fread(buf, 1, TOKEN_MAX, f);
     fclose(f);
+    if (n == TOKEN_MAX) {
+        free(buf);
+        return host_fail(ctx, "token file %s: longer than %d bytes", c->token_file, TOKEN_MAX - 1);
+    }
     while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
         n--;
     buf[n] = '\0';

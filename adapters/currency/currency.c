@@ -55,9 +55,11 @@ static const char *const DEFAULT_FIELDS[R_COUNT] = {
     "\"reason\":\"reason\",\"granted\":\"granted_at\",\"expires\":\"expires_at\","
     "\"event\":\"event_id\"}",
 };
+/* Pages are followed by their "next" URL (or Link header), so the page
+ * number is the platform's business and has no name here. */
 static const char *const DEFAULT_QUERY =
-    "{\"since\":\"updated_since\",\"grantsSince\":\"since\",\"from\":\"from\",\"to\":\"to\","
-    "\"page\":\"page\",\"perPage\":\"per_page\"}";
+    "{\"since\":\"updated_since\",\"grantsSince\":\"since\",\"from\":\"from\","
+    "\"perPage\":\"per_page\"}";
 
 typedef struct currency currency;
 
@@ -99,27 +101,29 @@ static const char *get_str(const currency *c, enum res r, const json_t *item, co
     return json_string_value(get(c, r, item, what));
 }
 
-/* An id-like field: a string, or an integer (platforms number things). */
-static bool get_id(const currency *c, enum res r, const json_t *item, const char *what, char *out,
-                   size_t n)
+/* An id-like field (a string, or an integer: platforms number things) into
+ * out (ADAPTER_ID_MAX + 1 bytes): 1, 0 when absent or not usable in an
+ * entity id, -1 when longer than ADAPTER_ID_MAX (UTIL_ID_TOO_LONG): cut,
+ * it could be another record's id. */
+static int get_id(const currency *c, enum res r, const json_t *item, const char *what, char *out)
 {
     const json_t *v = get(c, r, item, what);
+    bool fits;
     if (json_is_integer(v))
-        snprintf(out, n, "%lld", (long long)json_integer_value(v));
+        fits = util_format_id(out, "%lld", (long long)json_integer_value(v));
     else if (json_is_string(v))
-        snprintf(out, n, "%s", json_string_value(v));
+        fits = util_format_id(out, "%s", json_string_value(v));
     else
-        return false;
-    return util_id_safe(out);
+        return 0;
+    if (!fits)
+        return -1;
+    return util_id_safe(out) ? 1 : 0;
 }
 
 static bool number(const json_t *v, double *out)
 {
-    if (json_is_string(v)) { /* amounts sometimes come as strings */
-        char *end;
-        *out = strtod(json_string_value(v), &end);
-        return *json_string_value(v) && *end == '\0';
-    }
+    if (json_is_string(v)) /* amounts sometimes come as strings */
+        return util_parse_number(json_string_value(v), out);
     if (!json_is_number(v))
         return false;
     *out = json_number_value(v);
@@ -129,7 +133,9 @@ static bool number(const json_t *v, double *out)
 static bool whole(const json_t *v, long long *out)
 {
     double d;
-    if (!number(v, &d) || d != (double)(long long)d)
+    /* The range first: converting a double long long cannot hold (or a
+     * NaN) is undefined behaviour. */
+    if (!number(v, &d) || !(d >= -0x1p63 && d < 0x1p63) || d != (double)(long long)d)
         return false;
     *out = (long long)d;
     return true;
@@ -152,16 +158,18 @@ static void note_updated(page_ctx *pc, const char *t)
 static json_t *map_shop(adapter_ctx *ctx, currency *c, const json_t *it, const char **why)
 {
     enum res r = R_SHOPS;
-    char id[128], eid[ADAPTER_ID_MAX + 1];
+    char id[ADAPTER_ID_MAX + 1], eid[ADAPTER_ID_MAX + 1];
     const char *name = get_str(c, r, it, "name"), *status = get_str(c, r, it, "status");
     const char *joined = get_str(c, r, it, "joined"), *desc = get_str(c, r, it, "description");
     const char *url = get_str(c, r, it, "url");
     double lat, lon;
-    if (!get_id(c, r, it, "id", id, sizeof id))
-        return *why = "no valid shop id", NULL;
+    int got = get_id(c, r, it, "id", id);
+    if (got <= 0)
+        return *why = got < 0 ? UTIL_ID_TOO_LONG : "no valid shop id", NULL;
     if (name == NULL || *name == '\0')
         return *why = "no name", NULL;
-    snprintf(eid, sizeof eid, "urn:ngsi-ld:Store:%s:%s", c->h->name(ctx), id);
+    if (!util_format_id(eid, "urn:ngsi-ld:Store:%s:%s", c->h->name(ctx), id))
+        return *why = UTIL_ID_TOO_LONG, NULL;
     json_t *e = adapter_entity_new(eid, "Store");
     adapter_attr_set(e, "name", "Text", util_text(name));
     adapter_attr_set(e, "description", "Text",
@@ -199,29 +207,29 @@ static void add_count(json_t *e, const char *name, const json_t *v)
 static json_t *map_payment(adapter_ctx *ctx, currency *c, const json_t *it, const char **why)
 {
     enum res r = R_PAYMENTS;
-    char shop[128] = "", eid[ADAPTER_ID_MAX + 1], at[64];
+    char shop[ADAPTER_ID_MAX + 1] = "", store[ADAPTER_ID_MAX + 1], eid[ADAPTER_ID_MAX + 1], at[64];
     const char *date = get_str(c, r, it, "date");
     const json_t *shop_v = get(c, r, it, "shop");
     long long count;
     double amount, x;
+    int got = shop_v != NULL && !json_is_null(shop_v) ? get_id(c, r, it, "shop", shop) : 1;
     if (date == NULL || !util_is_date(date))
         return *why = "no valid date (YYYY-MM-DD)", NULL;
-    if (shop_v != NULL && !json_is_null(shop_v) && !get_id(c, r, it, "shop", shop, sizeof shop))
-        return *why = "invalid shop id", NULL;
+    if (got <= 0)
+        return *why = got < 0 ? UTIL_ID_TOO_LONG : "invalid shop id", NULL;
     if (!whole(get(c, r, it, "count"), &count) || count < 0)
         return *why = "transaction count is not a whole number >= 0", NULL;
     if (!number(get(c, r, it, "amount"), &amount) || amount < 0)
         return *why = "amount is not a number >= 0", NULL;
-    snprintf(eid, sizeof eid, "urn:ngsi-ld:DailyPaymentStatistics:%s:%s:%s", c->h->name(ctx),
-             shop[0] ? shop : "town", date);
+    if (!util_format_id(eid, "urn:ngsi-ld:DailyPaymentStatistics:%s:%s:%s", c->h->name(ctx),
+                        shop[0] ? shop : "town", date) ||
+        (shop[0] && !util_format_id(store, "urn:ngsi-ld:Store:%s:%s", c->h->name(ctx), shop)))
+        return *why = UTIL_ID_TOO_LONG, NULL;
     snprintf(at, sizeof at, "%sT00:00:00+09:00", date);
     json_t *e = adapter_entity_new(eid, "DailyPaymentStatistics");
     adapter_attr_set(e, "dateObserved", "DateTime", json_string(at));
-    if (shop[0]) {
-        char store[ADAPTER_ID_MAX + 1];
-        snprintf(store, sizeof store, "urn:ngsi-ld:Store:%s:%s", c->h->name(ctx), shop);
+    if (shop[0])
         adapter_attr_set(e, "refStore", "Relationship", json_string(store));
-    }
     adapter_attr_set(e, "currency", "Text", json_string(c->code));
     adapter_attr_set(e, "transactionCount", "Number", json_integer(count));
     adapter_attr_set(e, "totalAmount", "Number", json_real(amount));
@@ -239,10 +247,11 @@ static json_t *map_payment(adapter_ctx *ctx, currency *c, const json_t *it, cons
 
 /* The resident linked to the item's user: 1, 0 (skip), -1 (fail). */
 static int owner_of(adapter_ctx *ctx, currency *c, enum res r, const json_t *it, char *owner,
-                    size_t n, char *user, size_t un, const char **why)
+                    size_t n, char *user, const char **why)
 {
-    if (!get_id(c, r, it, "user", user, un))
-        return *why = "no valid user id", 0;
+    int got = get_id(c, r, it, "user", user);
+    if (got <= 0)
+        return *why = got < 0 ? UTIL_ID_TOO_LONG : "no valid user id", 0;
     int rc = c->h->link_lookup(ctx, c->link_system, user, owner, n);
     if (rc == 0) {
         c->h->count(ctx, "unlinkedUsers", 1);
@@ -253,9 +262,12 @@ static int owner_of(adapter_ctx *ctx, currency *c, enum res r, const json_t *it,
 
 static void account_id(adapter_ctx *ctx, currency *c, const char *user, char *out, size_t n)
 {
-    char digest[17], key[256];
-    snprintf(key, sizeof key, "%s:%s", c->h->name(ctx), user);
+    char digest[17], *key;
+    /* All of the user id: a cut one would give two users one account. */
+    if (asprintf(&key, "%s:%s", c->h->name(ctx), user) < 0)
+        abort();
     util_digest(key, strlen(key), digest);
+    free(key);
     snprintf(out, n, "urn:ngsi-ld:LocalCurrencyAccount:%s:%s", c->h->name(ctx), digest);
 }
 
@@ -303,18 +315,22 @@ static json_t *map_grant(adapter_ctx *ctx, currency *c, const json_t *it, const 
                          const char *user, const char **why)
 {
     enum res r = R_GRANTS;
-    char id[128], eid[ADAPTER_ID_MAX + 1], acct[ADAPTER_ID_MAX + 1], ev[128];
+    char id[ADAPTER_ID_MAX + 1], eid[ADAPTER_ID_MAX + 1], acct[ADAPTER_ID_MAX + 1];
+    char ev[ADAPTER_ID_MAX + 1], ref[ADAPTER_ID_MAX + 1];
     const char *granted = get_str(c, r, it, "granted"), *expires = get_str(c, r, it, "expires");
     long long points;
     double t;
-    if (!get_id(c, r, it, "id", id, sizeof id))
-        return *why = "no valid grant id", NULL;
+    int got = get_id(c, r, it, "id", id), event = get_id(c, r, it, "event", ev);
+    if (got <= 0)
+        return *why = got < 0 ? UTIL_ID_TOO_LONG : "no valid grant id", NULL;
     if (!whole(get(c, r, it, "points"), &points))
         return *why = "points are not a whole number", NULL;
     if (granted == NULL || util_parse_instant(granted, &t) < 0)
         return *why = "no valid grant time", NULL;
+    if (event < 0 || !util_format_id(eid, "urn:ngsi-ld:PointGrant:%s:%s", c->h->name(ctx), id) ||
+        (event > 0 && !util_format_id(ref, "%s%s", c->event_prefix, ev)))
+        return *why = UTIL_ID_TOO_LONG, NULL;
     const char *reason = reason_of(c, get_str(c, r, it, "reason"));
-    snprintf(eid, sizeof eid, "urn:ngsi-ld:PointGrant:%s:%s", c->h->name(ctx), id);
     account_id(ctx, c, user, acct, sizeof acct);
     json_t *e = adapter_entity_new(eid, "PointGrant");
     adapter_attr_set(e, "points", "Number", json_integer(points));
@@ -326,11 +342,8 @@ static json_t *map_grant(adapter_ctx *ctx, currency *c, const json_t *it, const 
     if (expires != NULL && util_parse_instant(expires, &t) == 0)
         adapter_attr_set(e, c->expiry_attr, "DateTime", json_string(expires));
     adapter_attr_set(e, "refAccount", "Relationship", json_string(acct));
-    if (get_id(c, r, it, "event", ev, sizeof ev)) {
-        char ref[ADAPTER_ID_MAX + 1];
-        snprintf(ref, sizeof ref, "%s%s", c->event_prefix, ev);
+    if (event > 0)
         adapter_attr_set(e, "refEvent", "Relationship", json_string(ref));
-    }
     c->h->set_owner(ctx, e, owner);
     return e;
 }
@@ -341,7 +354,7 @@ static int handle_item(adapter_ctx *ctx, page_ctx *pc, const json_t *it, size_t 
 {
     currency *c = pc->c;
     const char *why = NULL;
-    char owner[ADAPTER_ID_MAX + 1], user[128];
+    char owner[ADAPTER_ID_MAX + 1], user[ADAPTER_ID_MAX + 1];
     json_t *e = NULL;
     switch (pc->r) {
     case R_SHOPS:
@@ -358,7 +371,7 @@ static int handle_item(adapter_ctx *ctx, page_ctx *pc, const json_t *it, size_t 
     case R_ACCOUNTS:
     case R_GRANTS: {
         note_updated(pc, get_str(c, pc->r, it, pc->r == R_GRANTS ? "granted" : "updated"));
-        int rc = owner_of(ctx, c, pc->r, it, owner, sizeof owner, user, sizeof user, &why);
+        int rc = owner_of(ctx, c, pc->r, it, owner, sizeof owner, user, &why);
         if (rc < 0)
             return -1;
         if (rc > 0)

@@ -5,13 +5,17 @@
  * Each run searches the FHIR server for Observations changed since the last
  * run:
  *   GET <baseUrl>/Observation?category=vital-signs,activity
- *       &_lastUpdated=gt<since>&_sort=_lastUpdated&_count=<pageSize>
+ *       &_lastUpdated=ge<since>&_sort=_lastUpdated&_count=<pageSize>
  *       &_include=Observation:subject
  * and follows the Bundle's link "next" through every page. Patients come in
  * the same pages (_include); one that does not is read with
  * GET <baseUrl>/Patient/<id>. "since" is the largest meta.lastUpdated seen
  * in the last successful run (kept in the state store), so a run reads only
- * what changed, and a failed run is read again in full next time.
+ * what changed, and a failed run is read again in full next time. The
+ * search is ge, not gt: an Observation stored after the last search with
+ * the same lastUpdated as "since" would never be read with gt. The ids
+ * the last run read at "since" are kept too ("sinceIds") and passed over,
+ * so that an unchanged Observation is not written (nor skipped) again.
  *
  * Personal data rules:
  * - An Observation is written only for a Patient whose identifier (the
@@ -43,6 +47,7 @@
 #define PAGE_SIZE_MAX     1000 /* FHIR servers cap _count near this */
 #define DEFAULT_INTERVAL  900.0
 #define STATE_SINCE       "since"
+#define STATE_SINCE_IDS   "sinceIds"
 
 /* How one upstream unit converts to the canonical one: v * factor + offset. */
 typedef struct unit_alias {
@@ -105,8 +110,11 @@ typedef struct fhir {
     size_t nheaders;
     /* per run */
     json_t *patients; /* "Patient/<id>" and fullUrl -> identifier value, or null */
+    double since_t;
+    json_t *read_before; /* ids of the Observations the last run read at since (a set) */
     char max_updated[UTIL_INSTANT_MAX];
     double max_updated_t;
+    json_t *at_max; /* ids of the Observations read at max_updated (a set) */
 } fhir;
 
 /* The mapping of a LOINC code, or NULL. Static. */
@@ -294,7 +302,10 @@ static json_t *map_observation(adapter_ctx *ctx, fhir *f, const json_t *obs, con
         return *why = "blood pressure without systolic and diastolic in mm[Hg]", NULL;
     if (!v->panel && quantity(v, json_object_get(obs, "valueQuantity"), &value) < 0)
         return *why = "no valueQuantity in a known unit", NULL;
-    snprintf(eid, sizeof eid, "urn:ngsi-ld:%s:%s:%s", v->type, f->h->name(ctx), id);
+    if (!util_format_id(eid, "urn:ngsi-ld:%s:%s:%s", v->type, f->h->name(ctx), id)) {
+        json_decref(comps);
+        return *why = UTIL_ID_TOO_LONG, NULL;
+    }
     json_t *e = adapter_entity_new(eid, v->type);
     adapter_attr_set(e, "code", "Text", json_string(v->loinc));
     adapter_attr_set(e, "codeSystem", "Text", json_string(LOINC));
@@ -314,16 +325,23 @@ static json_t *map_observation(adapter_ctx *ctx, fhir *f, const json_t *obs, con
     return e;
 }
 
-/* Track the largest meta.lastUpdated of the run. */
-static void note_updated(fhir *f, const json_t *obs)
+/* Track the largest meta.lastUpdated of the run and the Observations at
+ * it. true when the last run read obs already: it is at since, which the
+ * ge search reads again, among the ids read there. */
+static bool note_updated(fhir *f, const json_t *obs, const char *id)
 {
     const char *u = json_string_value(json_object_get(json_object_get(obs, "meta"), "lastUpdated"));
     double t;
-    if (u != NULL && strlen(u) < sizeof f->max_updated && util_parse_instant(u, &t) == 0 &&
-        t > f->max_updated_t) {
+    if (u == NULL || strlen(u) >= sizeof f->max_updated || util_parse_instant(u, &t) < 0)
+        return false;
+    if (t > f->max_updated_t) {
         f->max_updated_t = t;
         snprintf(f->max_updated, sizeof f->max_updated, "%s", u);
+        json_object_clear(f->at_max);
     }
+    if (t == f->max_updated_t && id != NULL)
+        json_object_set_new(f->at_max, id, json_true());
+    return t == f->since_t && id != NULL && json_object_get(f->read_before, id) != NULL;
 }
 
 /* One Observation: map, find the owner, put. 0, or -1 to fail the run. */
@@ -338,7 +356,8 @@ static int handle_observation(adapter_ctx *ctx, fhir *f, const json_t *obs)
     const vital *v = code ? vital_of(code) : NULL;
     const char *why = NULL, *ident = NULL;
     char ref[300], owner[ADAPTER_ID_MAX + 1];
-    note_updated(f, obs);
+    if (note_updated(f, obs, id))
+        return 0;
     if (id == NULL || !util_id_safe(id))
         return h->skip(ctx, "Observation without a valid id"), 0;
     if (v == NULL)
@@ -436,6 +455,38 @@ static void url_add(char *url, size_t sz, size_t *n, const char *fmt, ...)
     *n = w < 0 ? sz : *n + (size_t)w;
 }
 
+/* The ids saved in state key as a JSON array into the set ids. */
+static void ids_load(adapter_ctx *ctx, fhir *f, const char *key, json_t *ids)
+{
+    const char *text = f->h->state_get(ctx, key);
+    json_t *list = text ? json_loads(text, 0, NULL) : NULL, *v;
+    size_t i;
+    json_object_clear(ids);
+    json_array_foreach(list, i, v)
+    {
+        if (json_is_string(v))
+            json_object_set_new(ids, json_string_value(v), json_true());
+    }
+    json_decref(list);
+}
+
+/* Save the set ids as a JSON array in state key, when it changed. */
+static void ids_save(adapter_ctx *ctx, fhir *f, const char *key, const json_t *ids)
+{
+    json_t *list = json_array(), *v;
+    const char *id;
+    json_object_foreach((json_t *)ids, id, v)
+    {
+        json_array_append_new(list, json_string(id));
+    }
+    char *text = json_dumps(list, JSON_COMPACT);
+    const char *old = f->h->state_get(ctx, key);
+    if (old == NULL || strcmp(old, text) != 0)
+        f->h->state_set(ctx, key, text);
+    free(text);
+    json_decref(list);
+}
+
 static int poll_fhir(adapter_ctx *ctx, void *userdata)
 {
     fhir *f = userdata;
@@ -445,7 +496,10 @@ static int poll_fhir(adapter_ctx *ctx, void *userdata)
     const char *saved = h->state_get(ctx, STATE_SINCE);
     json_object_clear(f->patients);
     f->max_updated[0] = '\0';
-    f->max_updated_t = 0;
+    f->max_updated_t = f->since_t = 0;
+    ids_load(ctx, f, STATE_SINCE_IDS, f->read_before);
+    json_object_clear(f->at_max);
+    json_object_update(f->at_max, f->read_before);
     url_add(url, sizeof url, &n, "%s/Observation?", f->base);
     if (f->category != NULL) {
         encode(f->category, buf, sizeof buf);
@@ -453,8 +507,9 @@ static int poll_fhir(adapter_ctx *ctx, void *userdata)
     }
     if (saved != NULL) {
         encode(saved, buf, sizeof buf);
-        url_add(url, sizeof url, &n, "_lastUpdated=gt%s&", buf);
+        url_add(url, sizeof url, &n, "_lastUpdated=ge%s&", buf);
         util_parse_instant(saved, &f->max_updated_t);
+        f->since_t = f->max_updated_t;
         snprintf(f->max_updated, sizeof f->max_updated, "%s", saved);
     }
     url_add(url, sizeof url, &n, "_sort=_lastUpdated&_count=%ld&_include=Observation:subject",
@@ -466,6 +521,8 @@ static int poll_fhir(adapter_ctx *ctx, void *userdata)
         return -1;
     if (f->max_updated[0] && (saved == NULL || strcmp(saved, f->max_updated) != 0))
         h->state_set(ctx, STATE_SINCE, f->max_updated);
+    if (f->max_updated[0])
+        ids_save(ctx, f, STATE_SINCE_IDS, f->at_max);
     return 0;
 }
 
@@ -503,6 +560,8 @@ int tsunagi_adapter_init(adapter_ctx *ctx, const adapter_host *h, const json_t *
         goto fail;
     }
     f->patients = json_object();
+    f->read_before = json_object();
+    f->at_max = json_object();
     return h->set_poll(ctx, poll_fhir, DEFAULT_INTERVAL);
 fail:
     free(f->headers);
@@ -517,6 +576,8 @@ void tsunagi_adapter_cleanup(adapter_ctx *ctx, void *userdata)
     if (f == NULL)
         return;
     json_decref(f->patients);
+    json_decref(f->read_before);
+    json_decref(f->at_max);
     free(f->headers);
     free(f);
 }

@@ -27,7 +27,6 @@
 #include "csv.h"
 #include "util.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,15 +132,6 @@ static char *trim(char *s)
     }
     s[n] = '\0';
     return s;
-}
-
-static bool parse_number(const char *s, double *out)
-{
-    char *end;
-    if (*s == '\0')
-        return false;
-    *out = strtod(s, &end);
-    return *end == '\0' && isfinite(*out);
 }
 
 static bool is_url(const char *s)
@@ -288,10 +278,11 @@ static json_t *map_row(const tourism *t, const csv_record *rec, const char **why
         return *why = "no valid 全国地方公共団体コード or ID", NULL;
     if (*name == '\0')
         return *why = "no 名称", NULL;
-    if (located && (!parse_number(lat_s, &lat) || !parse_number(lon_s, &lon) || lat < -90 ||
-                    lat > 90 || lon < -180 || lon > 180))
+    if (located && (!util_parse_number(lat_s, &lat) || !util_parse_number(lon_s, &lon) ||
+                    lat < -90 || lat > 90 || lon < -180 || lon > 180))
         return *why = "緯度/経度 are not a position", NULL;
-    snprintf(eid, sizeof eid, POI_PREFIX "%s-%s", code, id);
+    if (!util_format_id(eid, POI_PREFIX "%s-%s", code, id))
+        return *why = UTIL_ID_TOO_LONG, NULL;
     json_t *e = adapter_entity_new(eid, "PointOfInterest");
     adapter_attr_set(e, "name", "Text", util_text(name));
     adapter_attr_set(e, "category", "StructuredValue",
@@ -447,9 +438,11 @@ static json_t *map_visit(adapter_ctx *ctx, const tourism *t, const json_t *item,
         return *why = "visitor count is not a whole number >= 0", NULL;
     if (type != NULL && !util_id_safe(type))
         return *why = "invalid visitor type", NULL;
-    snprintf(poi, sizeof poi, POI_PREFIX "%s-%s", muni, json_string_value(fac));
-    snprintf(eid, sizeof eid, "urn:ngsi-ld:TourismPresenceObserved:%s-%s:%.10s%s%s", muni,
-             json_string_value(fac), json_string_value(date), type ? ":" : "", type ? type : "");
+    if (!util_format_id(poi, POI_PREFIX "%s-%s", muni, json_string_value(fac)) ||
+        !util_format_id(eid, "urn:ngsi-ld:TourismPresenceObserved:%s-%s:%.10s%s%s", muni,
+                        json_string_value(fac), json_string_value(date), type ? ":" : "",
+                        type ? type : ""))
+        return *why = UTIL_ID_TOO_LONG, NULL;
     if (!util_id_safe(eid + strlen("urn:ngsi-ld:")))
         return *why = "the date cannot be part of an entity id", NULL;
     json_t *e = adapter_entity_new(eid, "TourismPresenceObserved");

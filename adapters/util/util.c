@@ -11,6 +11,8 @@
 #include "util.h"
 
 #include <ctype.h>
+#include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,6 +140,24 @@ int util_parse_instant(const char *s, double *out)
     tm.tm_sec = sec;
     *out = (double)timegm(&tm) + frac - off;
     return 0;
+}
+
+bool util_parse_number(const char *s, double *out)
+{
+    char *end;
+    if (*s == '\0')
+        return false;
+    *out = strtod(s, &end);
+    return *end == '\0' && isfinite(*out);
+}
+
+bool util_format_id(char *out, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(out, ADAPTER_ID_MAX + 1, fmt, ap);
+    va_end(ap);
+    return n >= 0 && n <= ADAPTER_ID_MAX;
 }
 
 bool util_id_safe(const char *s)

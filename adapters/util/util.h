@@ -30,6 +30,17 @@ int util_opt_headers(adapter_ctx *ctx, const adapter_host *h, const json_t *opti
 int util_parse_instant(const char *s, double *out);
 /* A date YYYY-MM-DD (only that). */
 bool util_is_date(const char *s);
+/* A number written as text ("12.5", "-3e2"), the whole of s. false for
+ * anything else, and for "inf", "nan" and overflows, which no JSON number
+ * can carry. */
+bool util_parse_number(const char *s, double *out);
+/* Why a record is skipped whose entity id (or an id it refers to) would
+ * be longer than ADAPTER_ID_MAX. */
+#define UTIL_ID_TOO_LONG "id too long"
+/* printf an entity id into out (ADAPTER_ID_MAX + 1 bytes). false when it
+ * does not fit: the caller skips the record (UTIL_ID_TOO_LONG), since a cut
+ * id could be another record's, which the write would then overwrite. */
+bool util_format_id(char *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Whether every character of s may appear in an NGSI-v2 entity id part. */
 bool util_id_safe(const char *s);
 /* Whether s holds a character NGSI-v2 refuses in values (<>"'=;()). */

@@ -5,7 +5,9 @@
 # Entities go in POST /v2/op/update batches (actionType append) of at most
 # broker.batchSize, with the adapter's tenant, service path and token (from
 # token_file, or token_env when set); personal data is asked for its id
-# link first, and a 404 (no link) means nothing of that person is sent.
+# link first, and a 404 (no link) means nothing of that person is sent. A
+# token file longer than a token may be fails the run: nothing is sent with
+# a cut token.
 . "$(dirname "$0")/lib.sh"
 
 mkdir -p "$T/files"
@@ -56,5 +58,17 @@ ta_start_host "$T/a2.json"
 ta_wait_runs kanko 1 >/dev/null
 ta_eq "$(curl -sf "$UPSTREAM/_admin/requests" | jq -r '[.[] | select(.path == "/v2/op/update")] | last | .authorization')" \
     "Bearer env-token" "token_env wins over token_file"
+ta_stop_host
+
+unset TA_TEST_TOKEN
+head -c 20000 /dev/zero | tr '\0' 'x' >"$T/token"
+config "$T/state3" >"$T/a3.json"
+sent=$(curl -sf "$UPSTREAM/_admin/requests" | jq '[.[] | select(.path == "/v2/op/update")] | length')
+ta_start_host "$T/a3.json"
+k=$(ta_wait_runs kanko 1)
+ta_eq "$(jq -c '[.lastError, .lastRunWritten]' <<<"$k")" \
+    "[\"token file $T/token: longer than 16383 bytes\",0]" "a token file too long for a token"
+ta_eq "$(curl -sf "$UPSTREAM/_admin/requests" | jq '[.[] | select(.path == "/v2/op/update")] | length')" \
+    "$sent" "nothing sent with a cut token"
 ta_stop_host
 echo "broker protocol: batches of 3 with tenant, path and token; id-link lookups cached"

@@ -1,23 +1,37 @@
 #!/usr/bin/env bash
 # tests/adapters/currency.sh: the local-currency adapter against the REST
 # shape of docs/adapters.md (paged), and against a vendor API of another
-# shape through the field mapping.
+# shape through the field mapping, which answers through a redirect (whose
+# own headers, a Link rel="next" among them, are not the answer's).
 #
 # Member shops become Store (open), daily totals DailyPaymentStatistics,
 # balances LocalCurrencyAccount and grants PointGrant owned by the linked
 # residents; unlinked users, shops without a name, negative amounts and a
-# zero-point grant (refused by the schema) are skipped and counted. After a
+# zero-point grant (refused by the schema) are skipped and counted, and so
+# are shops whose entity id would be too long (cut, two of them would be one
+# entity) and a transaction count past what a whole number can hold. A user id is looked up whole, never a cut one. After a
 # restart, only what changed since (and the daily totals of the re-read
 # window) is written.
 . "$(dirname "$0")/lib.sh"
 
 mkdir -p "$T/files"
-cp "$TA_DATA/currency/platform-1.json" "$T/currency.json"
+# Two shops whose ids differ only past the 256 bytes of an entity id; an
+# account whose user id only a cut copy of would be linked (to resident-0009).
+long=$(printf 'L%.0s' $(seq 240))
+user=$(printf 'U%.0s' $(seq 127))
+jq --arg l "$long" --arg u "$user" '
+    .shops += [{"shop_id": ($l + "A"), "name": "長いIDの店A", "updated_at": "2024-04-01T00:00:00+09:00"},
+               {"shop_id": ($l + "B"), "name": "長いIDの店B", "updated_at": "2024-04-01T00:00:00+09:00"}]
+    | .accounts += [{"user_id": ($u + "Z"), "balance": 1, "points": 0, "status": "active",
+                     "updated_at": "2024-04-01T00:00:00+09:00"}]
+    | .payments += [{"date": "2024-04-28", "shop_id": "S-199", "transactions": 1e19, "amount": 1}]' \
+    "$TA_DATA/currency/platform-1.json" >"$T/currency.json"
 cp "$TA_DATA/currency/vendor-shops.json" "$T/files/"
 ta_start_broker
 ta_start_upstream --currency "$T/currency.json" --files "$T/files"
 ta_link town1 wallet U-0001 urn:ngsi-ld:Person:resident-0001
 ta_link town1 wallet U-0002 urn:ngsi-ld:Person:resident-0002
+ta_link town1 wallet "$user" urn:ngsi-ld:Person:resident-0009
 
 cat >"$T/adapters.json" <<EOF
 {
@@ -33,7 +47,7 @@ cat >"$T/adapters.json" <<EOF
                  "accountStatuses": {"frozen": "suspended"}}},
     {"name": "wallet-vendor", "plugin": "$TA_CURRENCY_SO", "service": "town2", "subservice": "/currency",
      "interval": 3600,
-     "options": {"baseUrl": "$UPSTREAM/files", "currency": "TSUNAGI", "next": "paging.next",
+     "options": {"baseUrl": "$UPSTREAM/redirect/files", "currency": "TSUNAGI", "next": "paging.next",
                  "paths": {"shops": "/vendor-shops.json", "payments": "", "accounts": "", "grants": ""},
                  "fields": {"shops": {"list": "data.stores", "id": "storeCode", "name": "storeName",
                    "category": "genre", "description": "memo", "lat": "location.lat",
@@ -44,10 +58,14 @@ cat >"$T/adapters.json" <<EOF
 EOF
 ta_start_host "$T/adapters.json"
 st=$(ta_wait_runs wallet 1)
-ta_eq "$(jq -c '[.lastError, .lastRunWritten, .lastRunSkipped]' <<<"$st")" '[null,14,5]' \
+ta_eq "$(jq -c '[.lastError, .lastRunWritten, .lastRunSkipped]' <<<"$st")" '[null,14,9]' \
     "first sync: error, written, skipped"
 ta_eq "$(jq -c '.counters | [.shops, .payments, .accounts, .grants, .unlinkedUsers]' <<<"$st")" \
-    '[4,5,2,4,2]' "records mapped per resource, unlinked users"
+    '[4,5,2,4,3]' "records mapped per resource, unlinked users"
+[ "$(grep -c 'adapter=wallet | skipped: shops item [0-9]*: id too long' "$T/host.log")" = 2 ] ||
+    ta_fail "the shops with too long an id are not logged as such"
+grep -q 'adapter=wallet | skipped: payments item [0-9]*: transaction count is not a whole number' \
+    "$T/host.log" || ta_fail "a count of 1e19 is not skipped as not a whole number"
 
 kv='options=keyValues&limit=100&orderBy=id'
 shops=$(ta_get town1 /currency "/v2/entities?type=Store&$kv")
@@ -100,4 +118,4 @@ ta_eq "$(ta_get town1 /currency "/v2/entities?type=PointGrant&$kv" | jq length)"
 
 ta_stop_host
 ta_stop_broker
-echo "currency: 14 written / 5 skipped, vendor mapping 2, incremental 6"
+echo "currency: 14 written / 9 skipped, vendor mapping 2, incremental 6"

@@ -8,7 +8,9 @@
 # Observations, the unmapped code and the out-of-range heart rate are
 # skipped and counted; no demographics reach the broker. Then the host is
 # restarted on an upstream where one Observation changed and two are new:
-# the second sync (from the saved "since") writes exactly those three.
+# the second sync (from the saved "since") writes exactly those three. Last,
+# an Observation stored later with the same lastUpdated as "since" is read
+# by the third sync, which writes only it.
 . "$(dirname "$0")/lib.sh"
 
 cp "$TA_DATA/fhir/clinic-a-1.json" "$T/fhir.json"
@@ -89,6 +91,27 @@ mod2b=$(ta_get town1 /health "/v2/entities?id=urn:ngsi-ld:VitalSignObserved:clin
 ta_eq "$mod2b" "$mod2" "unchanged observation not rewritten"
 ta_eq "$(jq -r '.state.since' "$T/state/clinic-a.json")" 2024-05-02T08:02:00+09:00 "since advanced"
 
+# A new Observation at exactly "since" (stored after the last search, in the
+# same millisecond as obs-014): read by a search from since, while obs-014,
+# read there before, is not written again.
+mod14=$(ta_get town1 /health "/v2/entities?id=urn:ngsi-ld:VitalSignObserved:clinic-a:obs-014&attrs=dateModified&options=keyValues" | jq -r '.[0].dateModified')
+ta_stop_host
+sleep 1
+jq '.entry += [.entry[] | select(.resource.id == "obs-014")
+               | .fullUrl |= sub("obs-014"; "obs-015") | .resource.id = "obs-015"
+               | .resource.valueQuantity.value = 95]' \
+    "$TA_DATA/fhir/clinic-a-2.json" >"$T/fhir.json.new" && mv "$T/fhir.json.new" "$T/fhir.json"
+ta_start_host "$T/adapters.json"
+st=$(ta_wait_runs clinic-a 1)
+ta_eq "$(jq -c '[.lastError, .lastRunWritten, .lastRunSkipped]' <<<"$st")" '[null,1,0]' \
+    "third sync: the Observation at since"
+ta_eq "$(ta_get town1 /health "/v2/entities?id=urn:ngsi-ld:VitalSignObserved:clinic-a:obs-015&options=keyValues" | jq -c '[.[0].value, .[0].ownerId]')" \
+    '[95,"urn:ngsi-ld:Person:resident-0001"]' "the Observation at since"
+ta_eq "$(ta_get town1 /health "/v2/entities?id=urn:ngsi-ld:VitalSignObserved:clinic-a:obs-014&attrs=dateModified&options=keyValues" | jq -r '.[0].dateModified')" \
+    "$mod14" "the Observation read at since before is not rewritten"
+ta_eq "$(jq -c '.state | [.since, .sinceIds]' "$T/state/clinic-a.json")" \
+    '["2024-05-02T08:02:00+09:00","[\"obs-014\",\"obs-015\"]"]' "since and the ids read there"
+
 ta_stop_host
 ta_stop_broker
-echo "fhir: first sync 7 written / 5 skipped; incremental 3 written"
+echo "fhir: first sync 7 written / 5 skipped; incremental 3 written; 1 more at since"

@@ -6,7 +6,9 @@
 # TourismPresenceObserved; two adapters in one host, two tenants.
 #
 # Both encodings give identical entities; rows without 名称, with a
-# non-numeric or swapped 緯度/経度 are skipped and counted; ASCII
+# non-numeric or swapped 緯度/経度 are skipped and counted, and so are rows
+# and visitor records whose entity id would be longer than the broker takes
+# (cut, two such ids with a common start would be one entity); ASCII
 # parentheses are kept as full-width ones. After a restart, with one row
 # changed, only that row is written; unchanged files answer 304.
 . "$(dirname "$0")/lib.sh"
@@ -16,8 +18,14 @@ iconv -f UTF-8 -t CP932 "$TA_DATA/tourism/kanko.csv" >"$T/files/kanko-sjis.csv"
 if iconv -f UTF-8 -t UTF-8 "$T/files/kanko-sjis.csv" >/dev/null 2>&1; then
     ta_fail "the Shift_JIS file is valid UTF-8: the test would prove nothing"
 fi
-{ printf '\xef\xbb\xbf'; cat "$TA_DATA/tourism/kanko.csv"; } >"$T/files/kanko-utf8.csv"
-cp "$TA_DATA/tourism/visitors.json" "$T/files/visitors.json"
+long=$(printf 'L%.0s' $(seq 230)) # with the prefix, past the 256 bytes of an entity id
+{
+    printf '\xef\xbb\xbf'
+    cat "$TA_DATA/tourism/kanko.csv"
+    printf '209991,%sA,長野県つなぎ町,長いIDの施設A\r\n209991,%sB,長野県つなぎ町,長いIDの施設B\r\n' "$long" "$long"
+} >"$T/files/kanko-utf8.csv"
+jq --arg f "$long" '.observations += [{"facilityId": $f, "date": "2024-05-03", "visitors": 1}]' \
+    "$TA_DATA/tourism/visitors.json" >"$T/files/visitors.json"
 
 ta_start_broker
 ta_start_upstream --files "$T/files"
@@ -40,10 +48,14 @@ EOF
 ta_start_host "$T/adapters.json"
 sj=$(ta_wait_runs kanko-sjis 1)
 u8=$(ta_wait_runs kanko-utf8 1)
-ta_eq "$(jq -c '[.lastError, .lastRunWritten, .lastRunSkipped]' <<<"$sj")" '[null,10,5]' \
-    "Shift_JIS adapter: error, written (7 facilities + 3 counts), skipped (3 rows + 2 counts)"
-ta_eq "$(jq -c '[.lastError, .lastRunWritten, .lastRunSkipped]' <<<"$u8")" '[null,7,3]' \
-    "UTF-8 adapter: error, written, skipped"
+ta_eq "$(jq -c '[.lastError, .lastRunWritten, .lastRunSkipped]' <<<"$sj")" '[null,10,6]' \
+    "Shift_JIS adapter: error, written (7 facilities + 3 counts), skipped (3 rows + 3 counts)"
+ta_eq "$(jq -c '[.lastError, .lastRunWritten, .lastRunSkipped]' <<<"$u8")" '[null,7,5]' \
+    "UTF-8 adapter: error, written, skipped (3 rows + 2 with too long an id)"
+[ "$(grep -c 'adapter=kanko-utf8 | skipped: line [0-9]*: id too long' "$T/host.log")" = 2 ] ||
+    ta_fail "the rows with too long an id are not logged as such"
+grep -q 'adapter=kanko-sjis | skipped: visitor record 5: id too long' "$T/host.log" ||
+    ta_fail "the visitor record with too long an id is not logged as such"
 
 q='type=PointOfInterest&options=keyValues&limit=100&orderBy=id'
 a=$(ta_get town1 /tourism "/v2/entities?$q" | jq -c 'map(del(.source))')

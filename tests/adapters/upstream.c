@@ -20,6 +20,9 @@
  * - /currency/v1/...: the local-currency REST shape of docs/adapters.md
  *   over FILE ({"shops","payments","accounts","grants"}), paged with
  *   page/per_page and a "next" URL.
+ * - /redirect/PATH: 302 to /PATH (the query is not kept), with ETag,
+ *   Last-Modified, Content-Type and a Link rel="next" of its own, which a
+ *   client must not take for the final answer's.
  * Data files are re-read when they change on disk (a test replaces one with
  * mv to change what the upstream holds).
  *
@@ -494,6 +497,24 @@ static enum MHD_Result file(server *s, struct MHD_Connection *c, const char *url
     return rc;
 }
 
+/* ------------------------------------------------------------ redirect */
+
+static enum MHD_Result redirect(server *s, struct MHD_Connection *c, const char *url)
+{
+    char link[128];
+    struct MHD_Response *r = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
+    snprintf(link, sizeof link, "<http://127.0.0.1:%d/files/no-such-page.json>; rel=\"next\"",
+             s->port);
+    MHD_add_response_header(r, "Location", url + strlen("/redirect"));
+    MHD_add_response_header(r, "ETag", "\"redirect\"");
+    MHD_add_response_header(r, "Last-Modified", "Mon, 01 Jan 2001 00:00:00 GMT");
+    MHD_add_response_header(r, "Content-Type", "text/html");
+    MHD_add_response_header(r, "Link", link);
+    enum MHD_Result rc = MHD_queue_response(c, 302, r);
+    MHD_destroy_response(r);
+    return rc;
+}
+
 /* ------------------------------------------------------------ currency */
 
 /* Items of list whose field (a timestamp or date) is >= since. */
@@ -637,6 +658,8 @@ static enum MHD_Result route(server *s, struct MHD_Connection *c, const char *ur
     }
     if (strncmp(url, "/files/", 7) == 0)
         return file(s, c, url);
+    if (strncmp(url, "/redirect/", 10) == 0)
+        return redirect(s, c, url);
     count(s, url, false);
     if (strncmp(url, "/fhir/", 6) == 0)
         return fhir(s, c, url);

@@ -124,6 +124,30 @@ Test(config, mistakes_are_named)
         "broker.batchSize: must be an integer from 1 to 1000");
 }
 
+/* Timeouts become int milliseconds: a huge one would overflow. */
+Test(config, seconds_have_an_upper_bound)
+{
+    expect_refused(
+        "{\"broker\":{\"url\":\"u\",\"timeout\":3e6},\"stateDir\":\"s\",\"adapters\":[]}",
+        "broker.timeout: must be at most 2000000 seconds");
+    expect_refused("{" MINIMAL ",\"http\":{\"timeout\":1e300},\"adapters\":[{\"name\":\"a\","
+                   "\"plugin\":\"x.so\"}]}",
+                   "http.timeout: must be at most 2000000 seconds");
+    expect_refused("{" MINIMAL ",\"restart\":{\"max\":1e10},\"adapters\":[]}",
+                   "restart.max: must be at most 2000000 seconds");
+    expect_refused("{" MINIMAL
+                   ",\"adapters\":[{\"name\":\"a\",\"plugin\":\"x.so\",\"interval\":1e9}]}",
+                   "adapters[0].interval: must be at most 31622400 seconds");
+    host_conf c;
+    char msg[256] = "";
+    cr_assert_eq(parse("{" MINIMAL ",\"http\":{\"timeout\":2000000},\"adapters\":[{\"name\":"
+                       "\"a\",\"plugin\":\"x.so\"}]}",
+                       &c, msg, sizeof msg),
+                 0, "%s", msg);
+    cr_expect_eq(c.adapters[0].http.timeout_ms, 2000000000, "the bound itself");
+    host_conf_free(&c);
+}
+
 Test(backoff, doubles_up_to_the_cap)
 {
     host_backoff b = {0.5, 3};

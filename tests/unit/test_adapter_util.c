@@ -107,6 +107,20 @@ Test(util, instants)
     cr_expect_not(util_is_date("2024-05-01T00:00Z"));
 }
 
+Test(util, numbers_in_text)
+{
+    double x;
+    cr_assert(util_parse_number("125400", &x));
+    cr_expect_eq(x, 125400);
+    cr_assert(util_parse_number("-3.5e2", &x));
+    cr_expect_eq(x, -350);
+    cr_expect_not(util_parse_number("", &x));
+    cr_expect_not(util_parse_number("12 yen", &x));
+    cr_expect_not(util_parse_number("inf", &x), "no JSON number is infinite");
+    cr_expect_not(util_parse_number("nan", &x));
+    cr_expect_not(util_parse_number("1e999", &x), "overflow");
+}
+
 Test(util, ids_and_text)
 {
     cr_expect(util_id_safe("urn:ngsi-ld:Store:S-101"));
@@ -129,4 +143,14 @@ Test(util, ids_and_text)
     util_digest("abd", 3, d2);
     cr_expect_eq(strlen(d1), 16);
     cr_expect_str_neq(d1, d2);
+}
+
+Test(util, entity_ids_that_do_not_fit)
+{
+    char id[ADAPTER_ID_MAX + 1], part[ADAPTER_ID_MAX + 1];
+    memset(part, 'x', ADAPTER_ID_MAX - 2);
+    part[ADAPTER_ID_MAX - 2] = '\0';
+    cr_expect(util_format_id(id, "a:%s", part), "exactly ADAPTER_ID_MAX");
+    cr_expect_eq(strlen(id), ADAPTER_ID_MAX);
+    cr_expect_not(util_format_id(id, "ab:%s", part), "one byte too long");
 }
