@@ -70,6 +70,8 @@ enum route_perm {
     PERM_RESIDENT,
     /* Town-wide figures (provision counts). */
     PERM_TOWN,
+    /* Resetting the statistics: with auth on, the town's to do. */
+    PERM_STATS_RESET,
 };
 
 typedef struct route {

@@ -50,9 +50,9 @@ static const route ROUTES[] = {
     {"DELETE", "/v2/subscriptions/{}", h_sub_delete, 0, PERM_SUB_WRITE},
     {"PATCH", "/v2/subscriptions/{}", h_sub_patch, 0, PERM_SUB_WRITE},
     {"GET", "/statistics", h_statistics_get, 0, PERM_NONE},
-    {"DELETE", "/statistics", h_statistics_delete, 0, PERM_NONE},
+    {"DELETE", "/statistics", h_statistics_delete, 0, PERM_STATS_RESET},
     {"GET", "/cache/statistics", h_cache_statistics_get, 0, PERM_NONE},
-    {"DELETE", "/cache/statistics", h_statistics_delete, 0, PERM_NONE},
+    {"DELETE", "/cache/statistics", h_statistics_delete, 0, PERM_STATS_RESET},
 };
 
 #define NROUTES (sizeof ROUTES / sizeof *ROUTES)
