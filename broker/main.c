@@ -17,7 +17,7 @@
 static void route_mongoc_log(mongoc_log_level_t level, const char *domain, const char *message,
                              void *data)
 {
-    enum log_level l = level <= MONGOC_LOG_LEVEL_ERROR     ? LOG_ERROR
+    enum log_level l = level <= MONGOC_LOG_LEVEL_CRITICAL  ? LOG_ERROR
                        : level == MONGOC_LOG_LEVEL_WARNING ? LOG_WARN
                        : level <= MONGOC_LOG_LEVEL_INFO    ? LOG_INFO
                                                            : LOG_DEBUG;
