@@ -53,6 +53,13 @@ void reply_empty(call *c, int status)
 
 static void reply_error(call *c, const ngsi_error *err)
 {
+    if (err->status == 0) { /* a failure that forgot to say why: still answer */
+        ngsi_error internal = {0};
+        ngsi_internal(&internal, "an error without a status (a bug): %s", err->description);
+        log_msg(LOG_ERROR, "%s %s: %s", c->method, c->url, internal.description);
+        reply_json(c, 500, ngsi_error_json(&internal));
+        return;
+    }
     reply_json(c, err->status, ngsi_error_json(err));
 }
 
