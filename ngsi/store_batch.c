@@ -77,7 +77,7 @@ store_bulk *store_bulk_new(store *s, const char *tenant)
 static int bulk_added(store_bulk *b, bool ok, const bson_error_t *e, ngsi_error *err)
 {
     if (!ok)
-        return ngsi_internal(err, "Database Error (%s)", e->message);
+        return store_fail(err, e);
     b->nops++;
     return 0;
 }

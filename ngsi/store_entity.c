@@ -342,6 +342,8 @@ long long store_count(store_conn *c, const bson_t *filter, ngsi_error *err)
     bson_destroy(&cmd);
     if (!ok)
         return store_fail(err, &e);
+    if (n < 0)
+        return ngsi_internal(err, "Database Error (count reply without n)");
     return n;
 }
 
