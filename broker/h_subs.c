@@ -215,23 +215,30 @@ int h_subs_list(call *c, ngsi_error *err)
 
 /* ----------------------------------------------------------------- update */
 
+/* A subscription deleted since it was loaded matches nothing: 404, so the
+ * caller does not put it back into the cache. */
 static int store_patch(call *c, const subs_sub *s, unsigned given, ngsi_error *err)
 {
     store_conn sc;
     bson_error_t e;
+    bson_iter_t it;
     bson_t filter = BSON_INITIALIZER, update = BSON_INITIALIZER, reply;
     id_filter(c, s->id, &filter);
     subs_bson_patch(s, given, &update);
-    bool ok = true;
+    bool ok = true, found = true;
     if (!bson_empty(&update)) {
         store_acquire(c->b->store, c->tenant, COL_CSUBS, &sc);
         ok = mongoc_collection_update_one(sc.col, &filter, &update, NULL, &reply, &e);
         store_release(c->b->store, &sc);
+        found =
+            ok && bson_iter_init_find(&it, &reply, "matchedCount") && bson_iter_as_int64(&it) > 0;
         bson_destroy(&reply);
     }
     bson_destroy(&filter);
     bson_destroy(&update);
-    return ok ? 0 : store_fail(err, &e);
+    if (!ok)
+        return store_fail(err, &e);
+    return found ? 0 : ngsi_not_found(err, SUBS_TXT_NOT_FOUND);
 }
 
 int h_sub_patch(call *c, ngsi_error *err)
