@@ -219,13 +219,11 @@ static int route_allowed(call *c, const auth_principal *p, ngsi_error *err)
                    ? 0
                    : forbid(err, "only the town and residents may change id links");
     case PERM_TOWN:
-        return auth_principal_has_role(p, AUTH_ROLE_TOWN)
-                   ? 0
-                   : forbid(err, "only a town token may see these figures");
     case PERM_STATS_RESET:
         return auth_principal_has_role(p, AUTH_ROLE_TOWN)
                    ? 0
-                   : forbid(err, "only a town token may reset the statistics");
+                   : forbid(err, perm == PERM_TOWN ? "only a town token may see these figures"
+                                                   : "only a town token may reset the statistics");
     default:
         return 0;
     }
